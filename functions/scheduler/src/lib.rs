@@ -1,0 +1,54 @@
+//! `scheduler`: runs due jobs when the cron trigger fires, and exposes the
+//! same jobs plus the migration runner at `/internal/...` for hosts without a
+//! cron trigger. Internal routes need `Authorization: Bearer <jobs_token>`.
+
+use krug_spin_adapter::{json_response, ApiError, Ctx, Limits, Req};
+use serde_json::json;
+use spin_sdk::http::{IncomingRequest, Response};
+use spin_sdk::http_component;
+
+mod cron;
+mod guard;
+
+#[http_component]
+async fn handle(req: IncomingRequest) -> Response {
+    krug_spin_adapter::serve("scheduler", req, Limits::default(), route).await
+}
+
+fn route(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
+    guard::require_jobs_token(ctx, req)?;
+    match (req.method(), req.segments().as_slice()) {
+        ("GET", ["internal", "jobs"]) => list_jobs(),
+        ("POST", ["internal", "jobs", "run-due"]) => run_due(ctx),
+        ("POST", ["internal", "jobs", name]) => run_job(ctx, name),
+        ("POST", ["internal", "migrate"]) => migrate(ctx),
+        (_, ["internal", "jobs", ..] | ["internal", "migrate"]) => {
+            Err(ApiError::method_not_allowed(req))
+        }
+        _ => Err(ApiError::route_not_found(req)),
+    }
+}
+
+fn list_jobs() -> Result<Response, ApiError> {
+    let items: Vec<_> = krug_core::jobs::registry()
+        .into_iter()
+        .map(|j| json!({ "name": j.name, "description": j.description, "schedule": j.schedule }))
+        .collect();
+    json_response(200, &json!({ "items": items, "next_cursor": null }))
+}
+
+fn run_job(ctx: &Ctx, name: &str) -> Result<Response, ApiError> {
+    let report = krug_core::jobs::run_now(&ctx.job_env(), name)?;
+    json_response(200, &json!({ "job": name, "report": report }))
+}
+
+fn run_due(ctx: &Ctx) -> Result<Response, ApiError> {
+    let outcomes = krug_core::jobs::run_due(&ctx.job_env())
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    json_response(200, &json!({ "items": outcomes }))
+}
+
+fn migrate(ctx: &Ctx) -> Result<Response, ApiError> {
+    let report = krug_core::migrate::migrate(ctx.sql(), ctx.clock())?;
+    json_response(200, &report)
+}

@@ -1,0 +1,54 @@
+//! JSON in and out.
+
+use serde::{de::DeserializeOwned, Serialize};
+use spin_sdk::http::Response;
+
+use crate::{error::ApiError, request::Req};
+
+/// Parses the body as JSON into `T`.
+///
+/// - not `application/json` → 415;
+/// - not JSON at all (syntax, truncated, empty) → 400 `MALFORMED_JSON`;
+/// - JSON of the wrong shape (wrong type, missing or unknown field) → 422
+///   `INVALID_FIELD` with `details.field` naming the path, e.g. `items[3].sku`.
+pub fn parse_json<T: DeserializeOwned>(req: &Req) -> Result<T, ApiError> {
+    let content_type = req.header("content-type").unwrap_or("");
+    let mime = content_type.split(';').next().unwrap_or("").trim();
+    if !mime.eq_ignore_ascii_case("application/json") {
+        return Err(ApiError::unsupported_media_type("application/json"));
+    }
+    parse_json_bytes(req.body())
+}
+
+/// [`parse_json`] without the content-type check.
+pub fn parse_json_bytes<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    // Reject non-JSON before shape errors so the two are told apart reliably.
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+        return Err(ApiError::bad_request(
+            "MALFORMED_JSON",
+            format!("body is not valid JSON: {e}"),
+        ));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { String::new() } else { path };
+        let message = e.into_inner().to_string();
+        ApiError::invalid_field("INVALID_FIELD", field, message)
+    })
+}
+
+/// A JSON response with `status`.
+pub fn json_response<T: Serialize>(status: u16, value: &T) -> Result<Response, ApiError> {
+    let body = serde_json::to_vec(value).map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(Response::builder()
+        .status(status)
+        .header("content-type", "application/json; charset=utf-8")
+        .body(body)
+        .build())
+}
+
+/// 204 No Content.
+pub fn no_content() -> Response {
+    Response::builder().status(204).body(Vec::new()).build()
+}

@@ -1,0 +1,4 @@
+//! End-to-end API tests through the local host. One binary, one module per
+//! capability, so the components are built and compiled once.
+
+mod platform;
