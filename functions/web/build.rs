@@ -6,18 +6,26 @@ use std::{env, fmt::Write as _, fs, path::Path};
 fn main() {
     let manifest_dir = env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
     let root = Path::new(&manifest_dir).join("../../static");
-    let root = root.canonicalize().expect("static/ exists at the repository root");
+    let root = root
+        .canonicalize()
+        .expect("static/ exists at the repository root");
     println!("cargo:rerun-if-changed={}", root.display());
 
     let mut files = Vec::new();
     collect(&root, &root, &mut files);
     files.sort();
 
-    let mut out = String::from("/// (url path, content type, bytes) of every embedded static file.\n");
+    let mut out =
+        String::from("/// (url path, content type, bytes) of every embedded static file.\n");
     out.push_str("pub static FILES: &[(&str, &str, &[u8])] = &[\n");
     for (url, path) in &files {
         println!("cargo:rerun-if-changed={path}");
-        writeln!(out, "    ({url:?}, {:?}, include_bytes!({path:?})),", content_type(url)).unwrap();
+        writeln!(
+            out,
+            "    ({url:?}, {:?}, include_bytes!({path:?})),",
+            content_type(url)
+        )
+        .unwrap();
     }
     out.push_str("];\n");
     let dest = Path::new(&env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("static_files.rs");

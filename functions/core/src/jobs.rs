@@ -53,8 +53,7 @@ impl Schedule {
             Schedule::Every { minutes } => {
                 let minutes = i64::from(minutes.max(1));
                 let bucket = now.timestamp().div_euclid(60 * minutes) * 60 * minutes;
-                DateTime::from_timestamp(bucket, 0)
-                    .map(|t| t.format("%Y-%m-%dT%H:%MZ").to_string())
+                DateTime::from_timestamp(bucket, 0).map(|t| t.format("%Y-%m-%dT%H:%MZ").to_string())
             }
             Schedule::Daily { hour, minute } => {
                 let due = (now.hour(), now.minute()) >= (hour, minute);
@@ -201,7 +200,7 @@ pub fn run_due(env: &JobEnv<'_>) -> Result<Vec<DueOutcome>, StoreError> {
         env.sql.execute(
             "UPDATE job_runs SET finished_at = ?, outcome = ? WHERE job = ? AND run_key = ?",
             &[
-                SqlValue::Text(env.clock.now().to_rfc3339()),
+                SqlValue::Text(crate::db::ts(env.clock.now())),
                 SqlValue::Text(outcome.to_string()),
                 SqlValue::Text(job.name.to_string()),
                 SqlValue::Text(period.clone()),
@@ -226,7 +225,7 @@ fn claim(sql: &dyn Sql, job: &str, period: &str, now: DateTime<Utc>) -> Result<b
         &[
             SqlValue::Text(job.to_string()),
             SqlValue::Text(period.to_string()),
-            SqlValue::Text(now.to_rfc3339()),
+            SqlValue::Text(crate::db::ts(now)),
         ],
     )?;
     Ok(!rows.rows.is_empty())
@@ -248,7 +247,10 @@ mod tests {
 
     #[test]
     fn daily_is_due_from_its_time_on() {
-        let s = Schedule::Daily { hour: 3, minute: 30 };
+        let s = Schedule::Daily {
+            hour: 3,
+            minute: 30,
+        };
         let t = |h, m| Utc.with_ymd_and_hms(2026, 11, 24, h, m, 0).unwrap();
         assert_eq!(s.period_key(t(3, 29)), None);
         assert_eq!(s.period_key(t(3, 30)).unwrap(), "2026-11-24");

@@ -7,8 +7,6 @@ wit_bindgen::generate!({
     path: "../../wit",
 });
 
-use fermyon::spin_cron::cron_types::{Error, Metadata};
-
 struct Cron;
 
 impl Guest for Cron {

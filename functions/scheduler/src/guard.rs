@@ -9,7 +9,12 @@ pub fn require_jobs_token(ctx: &Ctx, req: &Req) -> Result<(), ApiError> {
         .variables()
         .get("jobs_token")
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| ApiError::forbidden("INTERNAL_DISABLED", "internal routes are disabled: jobs_token is not set"))?;
+        .ok_or_else(|| {
+            ApiError::forbidden(
+                "INTERNAL_DISABLED",
+                "internal routes are disabled: jobs_token is not set",
+            )
+        })?;
     let presented = req
         .bearer_token()
         .ok_or_else(|| ApiError::unauthorized("UNAUTHORIZED", "bearer token required"))?;

@@ -43,8 +43,8 @@ fn run_job(ctx: &Ctx, name: &str) -> Result<Response, ApiError> {
 }
 
 fn run_due(ctx: &Ctx) -> Result<Response, ApiError> {
-    let outcomes = krug_core::jobs::run_due(&ctx.job_env())
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let outcomes =
+        krug_core::jobs::run_due(&ctx.job_env()).map_err(|e| ApiError::internal(e.to_string()))?;
     json_response(200, &json!({ "items": outcomes }))
 }
 

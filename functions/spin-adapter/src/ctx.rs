@@ -34,7 +34,12 @@ impl Ctx {
     pub fn background(component: &'static str) -> Self {
         let mut bytes = [0u8; 16];
         SpinRandom.fill(&mut bytes);
-        Self::new(component, uuid::Builder::from_random_bytes(bytes).into_uuid().to_string())
+        Self::new(
+            component,
+            uuid::Builder::from_random_bytes(bytes)
+                .into_uuid()
+                .to_string(),
+        )
     }
 
     /// The ports a scheduled job may use.

@@ -136,6 +136,7 @@ impl ApiError {
                 Self::rate_limited(err.code(), message, retry_after_secs)
             }
             ErrorClass::PayloadTooLarge => Self::new(413, err.code(), message),
+            ErrorClass::Unavailable => Self::unavailable(err.code(), message.clone(), message),
             ErrorClass::Unknown => Self::internal(error_chain(err)),
         }
     }

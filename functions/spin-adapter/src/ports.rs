@@ -97,7 +97,8 @@ impl SpinKv {
         if let Some(store) = self.store.get() {
             return Ok(store);
         }
-        let store = key_value::Store::open_default().map_err(|e| StoreError::Other(e.to_string()))?;
+        let store =
+            key_value::Store::open_default().map_err(|e| StoreError::Other(e.to_string()))?;
         Ok(self.store.get_or_init(|| store))
     }
 }
@@ -138,7 +139,7 @@ pub struct SpinRandom;
 
 impl Random for SpinRandom {
     fn fill(&self, buf: &mut [u8]) {
-        let bytes = spin_sdk::wit::wasi::random::random::get_random_bytes(buf.len() as u64);
+        let bytes = wasi::random::random::get_random_bytes(buf.len() as u64);
         buf.copy_from_slice(&bytes[..buf.len()]);
     }
 }
@@ -191,7 +192,9 @@ impl Http for SpinHttp {
             }),
             Err(e) => {
                 let text = e.to_string();
-                if text.contains("HttpRequestDenied") || text.to_ascii_lowercase().contains("denied") {
+                if text.contains("HttpRequestDenied")
+                    || text.to_ascii_lowercase().contains("denied")
+                {
                     Err(HttpError::NotAllowed(req.url))
                 } else {
                     Err(HttpError::Failed(text))
@@ -207,11 +210,17 @@ mod tests {
 
     #[test]
     fn sqlite_messages_are_classified() {
-        assert_eq!(classify_sqlite_message("database is locked".into()), StoreError::Busy);
+        assert_eq!(
+            classify_sqlite_message("database is locked".into()),
+            StoreError::Busy
+        );
         assert!(matches!(
             classify_sqlite_message("UNIQUE constraint failed: members.phone".into()),
             StoreError::Constraint(_)
         ));
-        assert!(matches!(classify_sqlite_message("no such table: x".into()), StoreError::Other(_)));
+        assert!(matches!(
+            classify_sqlite_message("no such table: x".into()),
+            StoreError::Other(_)
+        ));
     }
 }

@@ -72,7 +72,9 @@ impl Req {
             .into_iter()
             .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
             .collect();
-        let path_and_query = incoming.path_with_query().unwrap_or_else(|| "/".to_string());
+        let path_and_query = incoming
+            .path_with_query()
+            .unwrap_or_else(|| "/".to_string());
         let mut req = Self::new(&method, &path_and_query, headers, Vec::new());
 
         if let Some(len) = req.header("content-length") {
@@ -92,8 +94,9 @@ impl Req {
         let mut body = Vec::new();
         let mut stream = incoming.into_body_stream();
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk
-                .map_err(|_| ApiError::bad_request("BAD_REQUEST", "request body could not be read"))?;
+            let chunk = chunk.map_err(|_| {
+                ApiError::bad_request("BAD_REQUEST", "request body could not be read")
+            })?;
             if body.len() + chunk.len() > limits.max_body {
                 return Err(ApiError::payload_too_large(limits.max_body));
             }
@@ -220,16 +223,38 @@ mod tests {
 
     #[test]
     fn bearer_tokens() {
-        assert_eq!(req("/", &[("Authorization", "Bearer abc")]).bearer_token(), Some("abc"));
-        assert_eq!(req("/", &[("authorization", "bearer  abc ")]).bearer_token(), Some("abc"));
-        assert_eq!(req("/", &[("Authorization", "Basic abc")]).bearer_token(), None);
-        assert_eq!(req("/", &[("Authorization", "Bearer")]).bearer_token(), None);
+        assert_eq!(
+            req("/", &[("Authorization", "Bearer abc")]).bearer_token(),
+            Some("abc")
+        );
+        assert_eq!(
+            req("/", &[("authorization", "bearer  abc ")]).bearer_token(),
+            Some("abc")
+        );
+        assert_eq!(
+            req("/", &[("Authorization", "Basic abc")]).bearer_token(),
+            None
+        );
+        assert_eq!(
+            req("/", &[("Authorization", "Bearer")]).bearer_token(),
+            None
+        );
         assert_eq!(req("/", &[]).bearer_token(), None);
     }
 
     #[test]
     fn client_ip_from_spin_header() {
-        assert_eq!(req("/", &[("spin-client-addr", "127.0.0.2:5000")]).client_ip().as_deref(), Some("127.0.0.2"));
-        assert_eq!(req("/", &[("spin-client-addr", "[::1]:80")]).client_ip().as_deref(), Some("::1"));
+        assert_eq!(
+            req("/", &[("spin-client-addr", "127.0.0.2:5000")])
+                .client_ip()
+                .as_deref(),
+            Some("127.0.0.2")
+        );
+        assert_eq!(
+            req("/", &[("spin-client-addr", "[::1]:80")])
+                .client_ip()
+                .as_deref(),
+            Some("::1")
+        );
     }
 }

@@ -64,19 +64,17 @@ pub async fn serve(
 fn request_id(incoming: &IncomingRequest) -> String {
     let supplied = incoming
         .headers()
-        .get(&"x-request-id".to_string())
+        .get("x-request-id")
         .into_iter()
         .next()
         .and_then(|v| String::from_utf8(v).ok())
-        .filter(|v| {
-            !v.is_empty()
-                && v.len() <= 128
-                && v.bytes().all(|b| b.is_ascii_graphic())
-        });
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()));
     supplied.unwrap_or_else(|| {
         let mut bytes = [0u8; 16];
         crate::ports::SpinRandom.fill(&mut bytes);
-        uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+        uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .to_string()
     })
 }
 
@@ -85,6 +83,10 @@ fn request_id(incoming: &IncomingRequest) -> String {
 pub fn health(ctx: &Ctx) -> Result<Response, ApiError> {
     match krug_core::migrate::schema_version(ctx.sql()) {
         Ok(version) => json_response(200, &json!({ "status": "ok", "schema_version": version })),
-        Err(e) => Err(ApiError::unavailable("NOT_READY", "database is not ready", e.to_string())),
+        Err(e) => Err(ApiError::unavailable(
+            "NOT_READY",
+            "database is not ready",
+            e.to_string(),
+        )),
     }
 }

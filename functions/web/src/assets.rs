@@ -9,7 +9,8 @@ include!(concat!(env!("OUT_DIR"), "/static_files.rs"));
 /// API paths never fall through to files, so an unknown API route is a JSON 404.
 pub fn serve(req: &Req) -> Result<Response, ApiError> {
     let path = req.path();
-    if path.starts_with("/api/") || path.starts_with("/internal/") || path.starts_with("/webhooks/") {
+    if path.starts_with("/api/") || path.starts_with("/internal/") || path.starts_with("/webhooks/")
+    {
         return Err(ApiError::route_not_found(req));
     }
     let wanted = if path.ends_with('/') {
@@ -21,7 +22,11 @@ pub fn serve(req: &Req) -> Result<Response, ApiError> {
     let Some((content_type, bytes)) = found else {
         return Err(ApiError::route_not_found(req));
     };
-    let body = if req.method() == "HEAD" { Vec::new() } else { bytes.to_vec() };
+    let body = if req.method() == "HEAD" {
+        Vec::new()
+    } else {
+        bytes.to_vec()
+    };
     Ok(Response::builder()
         .status(200)
         .header("content-type", content_type)

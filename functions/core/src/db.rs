@@ -1,0 +1,235 @@
+//! SQL helpers over the [`Sql`] port: parameter conversion, typed row access
+//! and `BEGIN IMMEDIATE` transactions that wait out other writers.
+
+use std::time::Duration;
+
+use crate::ports::{Rows, Sql, SqlValue, StoreError};
+
+impl From<i64> for SqlValue {
+    fn from(v: i64) -> Self {
+        SqlValue::Integer(v)
+    }
+}
+
+impl From<u32> for SqlValue {
+    fn from(v: u32) -> Self {
+        SqlValue::Integer(i64::from(v))
+    }
+}
+
+impl From<bool> for SqlValue {
+    fn from(v: bool) -> Self {
+        SqlValue::Integer(i64::from(v))
+    }
+}
+
+impl From<&str> for SqlValue {
+    fn from(v: &str) -> Self {
+        SqlValue::Text(v.to_string())
+    }
+}
+
+impl From<String> for SqlValue {
+    fn from(v: String) -> Self {
+        SqlValue::Text(v)
+    }
+}
+
+impl From<&String> for SqlValue {
+    fn from(v: &String) -> Self {
+        SqlValue::Text(v.clone())
+    }
+}
+
+impl From<Vec<u8>> for SqlValue {
+    fn from(v: Vec<u8>) -> Self {
+        SqlValue::Blob(v)
+    }
+}
+
+impl<T: Into<SqlValue>> From<Option<T>> for SqlValue {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(SqlValue::Null, Into::into)
+    }
+}
+
+/// Builds a `Vec<SqlValue>` from mixed values: `params![id, 5_i64, None::<String>]`.
+#[macro_export]
+macro_rules! params {
+    ($($v:expr),* $(,)?) => {
+        vec![$($crate::ports::SqlValue::from($v)),*]
+    };
+}
+
+/// The stored form of an instant: fixed-width RFC 3339 UTC with microseconds
+/// (`2026-11-24T10:00:00.000000Z`), so text order is time order in SQL.
+pub fn ts(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// Parses a value written by [`ts`] (or any RFC 3339 string).
+pub fn parse_ts(text: &str) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| StoreError::Other(format!("bad stored time {text:?}: {e}")))
+}
+
+/// One row of a result with access by column name.
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a> {
+    columns: &'a [String],
+    values: &'a [SqlValue],
+}
+
+impl Rows {
+    /// Iterates rows with column-name access.
+    pub fn iter(&self) -> impl Iterator<Item = Row<'_>> {
+        self.rows.iter().map(|values| Row {
+            columns: &self.columns,
+            values,
+        })
+    }
+
+    /// The first row, if any.
+    pub fn first(&self) -> Option<Row<'_>> {
+        self.iter().next()
+    }
+}
+
+impl<'a> Row<'a> {
+    fn value(&self, column: &str) -> Result<&'a SqlValue, StoreError> {
+        self.columns
+            .iter()
+            .position(|c| c == column)
+            .map(|i| &self.values[i])
+            .ok_or_else(|| StoreError::Other(format!("no column {column:?} in result")))
+    }
+
+    fn mismatch(column: &str, want: &str, got: &SqlValue) -> StoreError {
+        StoreError::Other(format!("column {column:?}: expected {want}, got {got:?}"))
+    }
+
+    /// A non-null integer.
+    pub fn i64(&self, column: &str) -> Result<i64, StoreError> {
+        match self.value(column)? {
+            SqlValue::Integer(i) => Ok(*i),
+            other => Err(Self::mismatch(column, "integer", other)),
+        }
+    }
+
+    /// A nullable integer.
+    pub fn opt_i64(&self, column: &str) -> Result<Option<i64>, StoreError> {
+        match self.value(column)? {
+            SqlValue::Null => Ok(None),
+            SqlValue::Integer(i) => Ok(Some(*i)),
+            other => Err(Self::mismatch(column, "integer or null", other)),
+        }
+    }
+
+    /// A non-null text.
+    pub fn text(&self, column: &str) -> Result<String, StoreError> {
+        match self.value(column)? {
+            SqlValue::Text(s) => Ok(s.clone()),
+            other => Err(Self::mismatch(column, "text", other)),
+        }
+    }
+
+    /// A nullable text.
+    pub fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
+        match self.value(column)? {
+            SqlValue::Null => Ok(None),
+            SqlValue::Text(s) => Ok(Some(s.clone())),
+            other => Err(Self::mismatch(column, "text or null", other)),
+        }
+    }
+
+    /// An integer read as a boolean (0 = false).
+    pub fn bool(&self, column: &str) -> Result<bool, StoreError> {
+        Ok(self.i64(column)? != 0)
+    }
+}
+
+/// How long [`immediate`] keeps retrying a busy database before giving up.
+pub const BUSY_BUDGET: Duration = Duration::from_secs(10);
+
+/// Runs `f` inside `BEGIN IMMEDIATE` … `COMMIT`, rolling back when `f` fails.
+///
+/// Each Spin request has its own connection, so concurrent writers meet here:
+/// `BEGIN IMMEDIATE` takes the write lock up front (no deadlocking upgrade
+/// from a read), and when another writer holds it we back off and retry for
+/// up to [`BUSY_BUDGET`] before returning [`StoreError::Busy`]. `f` must not
+/// have side effects outside the database: it runs at most once, but only
+/// after the lock is held.
+pub fn immediate<T, E>(sql: &dyn Sql, mut f: impl FnMut(&dyn Sql) -> Result<T, E>) -> Result<T, E>
+where
+    E: From<StoreError>,
+{
+    with_busy_retry(|| sql.execute("BEGIN IMMEDIATE", &[]).map(|_| ()))?;
+    match f(sql) {
+        Ok(value) => match with_busy_retry(|| sql.execute("COMMIT", &[]).map(|_| ())) {
+            Ok(()) => Ok(value),
+            Err(e) => {
+                let _ = sql.execute("ROLLBACK", &[]);
+                Err(e.into())
+            }
+        },
+        Err(e) => {
+            let _ = sql.execute("ROLLBACK", &[]);
+            Err(e)
+        }
+    }
+}
+
+/// Retries `op` while it reports [`StoreError::Busy`], with growing sleeps,
+/// for at most [`BUSY_BUDGET`].
+pub fn with_busy_retry<T>(mut op: impl FnMut() -> Result<T, StoreError>) -> Result<T, StoreError> {
+    let started = std::time::Instant::now();
+    let mut pause = Duration::from_micros(200);
+    loop {
+        match op() {
+            Err(StoreError::Busy) if started.elapsed() < BUSY_BUDGET => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_macro_converts() {
+        let v = params![1_i64, "a", None::<String>, Some(true), String::from("b")];
+        assert_eq!(
+            v,
+            vec![
+                SqlValue::Integer(1),
+                SqlValue::Text("a".into()),
+                SqlValue::Null,
+                SqlValue::Integer(1),
+                SqlValue::Text("b".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn row_access_by_name() {
+        let rows = Rows {
+            columns: vec!["a".into(), "b".into(), "c".into()],
+            rows: vec![vec![
+                SqlValue::Integer(3),
+                SqlValue::Text("x".into()),
+                SqlValue::Null,
+            ]],
+        };
+        let row = rows.first().unwrap();
+        assert_eq!(row.i64("a").unwrap(), 3);
+        assert_eq!(row.text("b").unwrap(), "x");
+        assert_eq!(row.opt_text("c").unwrap(), None);
+        assert!(row.i64("b").is_err());
+        assert!(row.i64("zz").is_err());
+    }
+}

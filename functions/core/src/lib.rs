@@ -1,0 +1,26 @@
+//! Krug's domain: value types, use cases and SQL repositories.
+//!
+//! Core has no spin-sdk dependency. It reaches storage, time, randomness,
+//! outbound HTTP and settings only through the traits in [`ports`], which the
+//! Spin adapter implements on Spin's host interfaces and [`native`] (feature
+//! `native`) implements on rusqlite for tests and tools.
+//!
+//! Errors follow one pattern: each use case has its own enum with named
+//! business variants (plus `Unknown` for storage failures) implementing
+//! [`error::UseCaseError`], whose [`error::ErrorClass`] the adapter maps to an
+//! HTTP status in exactly one place.
+#![warn(missing_docs)]
+
+pub mod audit;
+pub mod crypto;
+pub mod db;
+pub mod error;
+pub mod idempotency;
+pub mod jobs;
+pub mod migrate;
+pub mod pagination;
+pub mod ports;
+pub mod types;
+
+#[cfg(feature = "native")]
+pub mod native;

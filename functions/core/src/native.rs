@@ -1,0 +1,202 @@
+//! Native implementations of the ports, for tests and tools (feature
+//! `native`). `NativeSql` uses the same SQLite engine Spin uses locally.
+
+use std::{
+    collections::HashMap,
+    path::Path,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Mutex,
+    },
+};
+
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::{types::ValueRef, Connection, ErrorCode};
+
+use crate::ports::{Clock, KeyValue, Random, Rows, Sql, SqlValue, StoreError, Variables};
+
+/// A SQLite connection. Like Spin's, it sets no busy timeout: contention
+/// surfaces as [`StoreError::Busy`] and `db::immediate` retries.
+pub struct NativeSql {
+    conn: Connection,
+}
+
+impl NativeSql {
+    /// Opens (creating if needed) the database file at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Connection::open(path)
+            .map(|conn| Self { conn })
+            .map_err(map_error)
+    }
+
+    /// A private in-memory database.
+    pub fn memory() -> Result<Self, StoreError> {
+        Connection::open_in_memory()
+            .map(|conn| Self { conn })
+            .map_err(map_error)
+    }
+}
+
+fn map_error(e: rusqlite::Error) -> StoreError {
+    match &e {
+        rusqlite::Error::SqliteFailure(err, _) => match err.code {
+            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => StoreError::Busy,
+            ErrorCode::ConstraintViolation => StoreError::Constraint(e.to_string()),
+            _ => StoreError::Other(e.to_string()),
+        },
+        _ => StoreError::Other(e.to_string()),
+    }
+}
+
+impl Sql for NativeSql {
+    fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, StoreError> {
+        let mut stmt = self.conn.prepare(sql).map_err(map_error)?;
+        let columns: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
+        let bound: Vec<rusqlite::types::Value> = params
+            .iter()
+            .map(|p| match p {
+                SqlValue::Null => rusqlite::types::Value::Null,
+                SqlValue::Integer(i) => rusqlite::types::Value::Integer(*i),
+                SqlValue::Real(f) => rusqlite::types::Value::Real(*f),
+                SqlValue::Text(s) => rusqlite::types::Value::Text(s.clone()),
+                SqlValue::Blob(b) => rusqlite::types::Value::Blob(b.clone()),
+            })
+            .collect();
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(bound))
+            .map_err(map_error)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(map_error)? {
+            let mut values = Vec::with_capacity(columns.len());
+            for i in 0..columns.len() {
+                values.push(match row.get_ref(i).map_err(map_error)? {
+                    ValueRef::Null => SqlValue::Null,
+                    ValueRef::Integer(i) => SqlValue::Integer(i),
+                    ValueRef::Real(f) => SqlValue::Real(f),
+                    ValueRef::Text(t) => SqlValue::Text(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Blob(b) => SqlValue::Blob(b.to_vec()),
+                });
+            }
+            out.push(values);
+        }
+        Ok(Rows { columns, rows: out })
+    }
+
+    fn changes(&self) -> Result<u64, StoreError> {
+        Ok(self.conn.changes())
+    }
+}
+
+/// An in-memory key-value store.
+#[derive(Default)]
+pub struct MemoryKv {
+    map: Mutex<HashMap<String, Vec<u8>>>,
+}
+
+impl KeyValue for MemoryKv {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.map.lock().expect("kv lock").get(key).cloned())
+    }
+
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.map
+            .lock()
+            .expect("kv lock")
+            .insert(key.to_string(), value.to_vec());
+        Ok(())
+    }
+
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.map.lock().expect("kv lock").remove(key);
+        Ok(())
+    }
+}
+
+/// The system clock.
+#[derive(Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock tests set and advance by hand.
+pub struct ManualClock {
+    now: Mutex<DateTime<Utc>>,
+}
+
+impl ManualClock {
+    /// Starts at `at`.
+    pub fn at(at: DateTime<Utc>) -> Self {
+        Self {
+            now: Mutex::new(at),
+        }
+    }
+
+    /// Moves time forward by `by`.
+    pub fn advance(&self, by: Duration) {
+        *self.now.lock().expect("clock lock") += by;
+    }
+
+    /// Sets the time.
+    pub fn set(&self, at: DateTime<Utc>) {
+        *self.now.lock().expect("clock lock") = at;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.now.lock().expect("clock lock")
+    }
+}
+
+/// The operating system's CSPRNG.
+#[derive(Default, Clone, Copy)]
+pub struct OsRandom;
+
+impl Random for OsRandom {
+    fn fill(&self, buf: &mut [u8]) {
+        getrandom::fill(buf).expect("the OS random source works");
+    }
+}
+
+/// A deterministic generator (splitmix64) for reproducible tests.
+pub struct SeqRandom {
+    state: AtomicU64,
+}
+
+impl SeqRandom {
+    /// Starts from `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self {
+            state: AtomicU64::new(seed),
+        }
+    }
+}
+
+impl Random for SeqRandom {
+    fn fill(&self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            let mut z = self
+                .state
+                .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed)
+                .wrapping_add(0x9E37_79B9_7F4A_7C15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            chunk.copy_from_slice(&z.to_le_bytes()[..chunk.len()]);
+        }
+    }
+}
+
+/// Settings from a map.
+#[derive(Default, Clone)]
+pub struct MapVariables(pub HashMap<String, String>);
+
+impl Variables for MapVariables {
+    fn get(&self, name: &str) -> Option<String> {
+        self.0.get(name).cloned()
+    }
+}
