@@ -1,0 +1,169 @@
+//! Spin's key-value and SQLite interfaces, laid out on disk as Spin lays them
+//! out locally: key-value in `<state>/sqlite_key_value.db` behind one shared
+//! connection; SQLite `default` in `<state>/sqlite_db.db` with a new
+//! connection for every guest `open`.
+//!
+//! Like Spin's local SQLite, connections get no busy timeout: a writer that
+//! finds the database locked gets SQLite's "database is locked" error at once
+//! and the app retries (see core's `db::immediate`).
+
+use std::{
+    path::{Path, PathBuf},
+    sync::Mutex,
+};
+
+use anyhow::{Context, Result};
+use rusqlite::{types::ValueRef, Connection, OptionalExtension};
+
+/// Host side of an open key-value store (a guest `store` resource).
+pub struct KvHandle {
+    pub(crate) label: String,
+}
+
+/// Host side of an open SQLite connection (a guest `connection` resource).
+pub struct SqlHandle {
+    pub(crate) conn: Connection,
+}
+
+/// The app's storage, shared by every instance.
+pub struct Stores {
+    kv: Mutex<Connection>,
+    sqlite_path: PathBuf,
+}
+
+impl Stores {
+    /// Opens (creating) the state directory's databases.
+    pub fn open(state_dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(state_dir)
+            .with_context(|| format!("creating {}", state_dir.display()))?;
+        let kv_path = state_dir.join("sqlite_key_value.db");
+        let kv =
+            Connection::open(&kv_path).with_context(|| format!("opening {}", kv_path.display()))?;
+        kv.execute_batch(
+            "CREATE TABLE IF NOT EXISTS spin_key_value (
+                store TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
+                PRIMARY KEY (store, key))",
+        )?;
+        Ok(Self {
+            kv: Mutex::new(kv),
+            sqlite_path: state_dir.join("sqlite_db.db"),
+        })
+    }
+
+    /// A new connection to the `default` database.
+    pub fn open_sqlite(&self) -> rusqlite::Result<Connection> {
+        Connection::open(&self.sqlite_path)
+    }
+
+    fn with_kv<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> std::result::Result<T, String> {
+        let conn = self
+            .kv
+            .lock()
+            .map_err(|_| "key-value store poisoned".to_string())?;
+        f(&conn).map_err(|e| e.to_string())
+    }
+
+    /// `get`.
+    pub fn kv_get(&self, store: &str, key: &str) -> std::result::Result<Option<Vec<u8>>, String> {
+        self.with_kv(|c| {
+            c.prepare_cached("SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2")?
+                .query_row((store, key), |r| r.get(0))
+                .optional()
+        })
+    }
+
+    /// `set`.
+    pub fn kv_set(&self, store: &str, key: &str, value: &[u8]) -> std::result::Result<(), String> {
+        self.with_kv(|c| {
+            c.prepare_cached(
+                "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
+            )?
+            .execute((store, key, value))
+            .map(|_| ())
+        })
+    }
+
+    /// `delete`.
+    pub fn kv_delete(&self, store: &str, key: &str) -> std::result::Result<(), String> {
+        self.with_kv(|c| {
+            c.prepare_cached("DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2")?
+                .execute((store, key))
+                .map(|_| ())
+        })
+    }
+
+    /// `exists`.
+    pub fn kv_exists(&self, store: &str, key: &str) -> std::result::Result<bool, String> {
+        self.kv_get(store, key).map(|v| v.is_some())
+    }
+
+    /// `get-keys`.
+    pub fn kv_keys(&self, store: &str) -> std::result::Result<Vec<String>, String> {
+        self.with_kv(|c| {
+            let mut stmt =
+                c.prepare_cached("SELECT key FROM spin_key_value WHERE store = ?1 ORDER BY key")?;
+            let keys = stmt
+                .query_map([store], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>();
+            keys
+        })
+    }
+}
+
+/// A SQLite value in the host's own terms, converted to and from the
+/// generated binding types in `state.rs`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// NULL.
+    Null,
+    /// Integer.
+    Integer(i64),
+    /// Real.
+    Real(f64),
+    /// Text.
+    Text(String),
+    /// Blob.
+    Blob(Vec<u8>),
+}
+
+/// Runs one statement the way Spin does: prepare, bind positional
+/// parameters, step through every row.
+pub fn execute(
+    conn: &Connection,
+    sql: &str,
+    params: Vec<Value>,
+) -> rusqlite::Result<(Vec<String>, Vec<Vec<Value>>)> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let columns: Vec<String> = stmt
+        .column_names()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let bound = params.into_iter().map(|v| match v {
+        Value::Null => rusqlite::types::Value::Null,
+        Value::Integer(i) => rusqlite::types::Value::Integer(i),
+        Value::Real(f) => rusqlite::types::Value::Real(f),
+        Value::Text(s) => rusqlite::types::Value::Text(s),
+        Value::Blob(b) => rusqlite::types::Value::Blob(b),
+    });
+    let mut rows = stmt.query(rusqlite::params_from_iter(bound))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let mut values = Vec::with_capacity(columns.len());
+        for i in 0..columns.len() {
+            values.push(match row.get_ref(i)? {
+                ValueRef::Null => Value::Null,
+                ValueRef::Integer(n) => Value::Integer(n),
+                ValueRef::Real(f) => Value::Real(f),
+                ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+                ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+            });
+        }
+        out.push(values);
+    }
+    Ok((columns, out))
+}
