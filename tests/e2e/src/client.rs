@@ -200,7 +200,11 @@ impl TestResponse {
         let chunked = headers
             .iter()
             .any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
-        let body = if chunked { dechunk(rest).ok_or_else(|| bad("bad chunking"))? } else { rest.to_vec() };
+        let body = if chunked {
+            dechunk(rest).ok_or_else(|| bad("bad chunking"))?
+        } else {
+            rest.to_vec()
+        };
         Ok(Self {
             status,
             headers,

@@ -41,6 +41,34 @@ pub fn build_components() {
     });
 }
 
+/// Builds the host's fixture components (`tests/fixtures/*`) once per test
+/// binary.
+pub fn build_fixtures() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = Command::new(cargo)
+            .current_dir(repo_root())
+            .args([
+                "build",
+                "--release",
+                "--target",
+                "wasm32-wasip2",
+                "-p",
+                "fixture-probe",
+                "-p",
+                "fixture-unsupported",
+            ])
+            .output()
+            .expect("cargo runs");
+        assert!(
+            out.status.success(),
+            "building fixtures failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+}
+
 /// Package names of the app's components (every crate under `functions/`
 /// except core and the adapter).
 pub fn component_crates() -> Vec<String> {

@@ -58,7 +58,9 @@ impl MockServer {
     }
 
     /// Answers each request with what `respond` returns (status, JSON body).
-    pub fn start_with(respond: impl Fn(&Recorded) -> (u16, String) + Send + Sync + 'static) -> Self {
+    pub fn start_with(
+        respond: impl Fn(&Recorded) -> (u16, String) + Send + Sync + 'static,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind mock");
         listener.set_nonblocking(true).expect("nonblocking");
         let addr = listener.local_addr().expect("addr");

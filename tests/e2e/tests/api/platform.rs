@@ -15,13 +15,20 @@ fn health_reports_the_schema_version() {
     assert_eq!(body["status"], "ok");
     assert!(body["schema_version"].as_i64().unwrap() >= 2, "{body}");
     assert!(resp.header("x-request-id").is_some());
-    assert!(resp.header("content-type").unwrap().starts_with("application/json"));
+    assert!(resp
+        .header("content-type")
+        .unwrap()
+        .starts_with("application/json"));
 }
 
 #[test]
 fn request_id_is_echoed_when_supplied() {
     let app = spawn_app();
-    let resp = app.client.get("/api/v1/health").header("x-request-id", "trace-123").send();
+    let resp = app
+        .client
+        .get("/api/v1/health")
+        .header("x-request-id", "trace-123")
+        .send();
     assert_eq!(resp.header("x-request-id"), Some("trace-123"));
 }
 
@@ -33,7 +40,11 @@ fn openapi_document_is_served_and_lists_every_route() {
     let doc = resp.json();
     assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().unwrap();
-    for p in ["/api/v1/health", "/internal/migrate", "/internal/jobs/{name}"] {
+    for p in [
+        "/api/v1/health",
+        "/internal/migrate",
+        "/internal/jobs/{name}",
+    ] {
         assert!(paths.contains_key(p), "{p} missing from OpenAPI");
     }
 }
@@ -43,7 +54,10 @@ fn static_pages_are_served() {
     let app = spawn_app();
     let index = app.client.get("/").send();
     assert_eq!(index.status, 200);
-    assert!(index.header("content-type").unwrap().starts_with("text/html"));
+    assert!(index
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/html"));
     assert!(index.text().contains("Krug"));
     assert_eq!(app.client.get("/pos/").send().status, 200);
     assert_eq!(app.client.get("/admin/").send().status, 200);
@@ -52,7 +66,12 @@ fn static_pages_are_served() {
 #[test]
 fn unknown_routes_are_json_404() {
     let app = spawn_app();
-    for path in ["/api/v1/nope", "/nope.html", "/api/v2/health", "/webhooks/unknown"] {
+    for path in [
+        "/api/v1/nope",
+        "/nope.html",
+        "/api/v2/health",
+        "/webhooks/unknown",
+    ] {
         let resp = app.client.get(path).send();
         assert_eq!(resp.status, 404, "{path}");
         assert_eq!(resp.error_code(), "NOT_FOUND", "{path}");
@@ -76,18 +95,29 @@ fn internal_routes_need_the_jobs_token() {
     let wrong = app.client.post("/internal/migrate").bearer("nope").send();
     assert_eq!(wrong.status, 401);
     assert_eq!(wrong.error_code(), "UNAUTHORIZED");
-    let jobs = app.client.get("/internal/jobs").bearer(&app.jobs_token).send();
+    let jobs = app
+        .client
+        .get("/internal/jobs")
+        .bearer(&app.jobs_token)
+        .send();
     assert_eq!(jobs.status, 200);
-    assert!(jobs.json()["items"].as_array().unwrap().iter().any(|j| j["name"] == "purge-idempotency-keys"));
-    let unknown = app.client.post("/internal/jobs/no-such-job").bearer(&app.jobs_token).send();
+    assert!(jobs.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|j| j["name"] == "purge-idempotency-keys"));
+    let unknown = app
+        .client
+        .post("/internal/jobs/no-such-job")
+        .bearer(&app.jobs_token)
+        .send();
     assert_eq!(unknown.status, 404);
     assert_eq!(unknown.error_code(), "UNKNOWN_JOB");
 }
 
 #[test]
 fn internal_routes_are_disabled_without_a_jobs_token() {
-    let app = krug_e2e::spawn_app_with(HashMap::new());
-    // A second host on another state dir with an empty jobs_token.
+    krug_e2e::build_components();
     let state = tempfile::tempdir().unwrap();
     let mut cfg = krug_host::HostConfig::new(repo_root().join("spin.toml"));
     cfg.state_dir = state.path().to_path_buf();
@@ -96,12 +126,17 @@ fn internal_routes_are_disabled_without_a_jobs_token() {
         ("jobs_token".to_string(), String::new()),
     ]);
     let host = Host::start(cfg).unwrap();
-    let resp = Client::new(host.addr()).post("/internal/migrate").bearer("").send();
+    let resp = Client::new(host.addr())
+        .post("/internal/migrate")
+        .bearer("")
+        .send();
     assert_eq!(resp.status, 401);
-    let resp = Client::new(host.addr()).post("/internal/migrate").bearer("anything").send();
+    let resp = Client::new(host.addr())
+        .post("/internal/migrate")
+        .bearer("anything")
+        .send();
     assert_eq!(resp.status, 403);
     assert_eq!(resp.error_code(), "INTERNAL_DISABLED");
-    drop(app);
 }
 
 #[test]
@@ -109,10 +144,26 @@ fn jobs_run_on_demand_and_due_jobs_run_once_per_period() {
     let app = spawn_app();
     let report = app.run_job("purge-idempotency-keys");
     assert_eq!(report["job"], "purge-idempotency-keys");
-    let first = app.client.post("/internal/jobs/run-due").bearer(&app.jobs_token).send().json();
-    let second = app.client.post("/internal/jobs/run-due").bearer(&app.jobs_token).send().json();
+    let first = app
+        .client
+        .post("/internal/jobs/run-due")
+        .bearer(&app.jobs_token)
+        .send()
+        .json();
+    let second = app
+        .client
+        .post("/internal/jobs/run-due")
+        .bearer(&app.jobs_token)
+        .send()
+        .json();
     let outcome = |v: &serde_json::Value| {
-        v["items"].as_array().unwrap().iter().find(|o| o["job"] == "purge-idempotency-keys").unwrap()["outcome"].clone()
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["job"] == "purge-idempotency-keys")
+            .unwrap()["outcome"]
+            .clone()
     };
     assert_eq!(outcome(&first), json!("ok"));
     assert_eq!(outcome(&second), json!("skipped"));
@@ -149,8 +200,16 @@ fn two_hosts_migrating_one_database_apply_each_migration_once() {
         assert_eq!(resp.status, 200, "{}", resp.text());
         applied_total += resp.json()["applied"].as_array().map_or(0, |a| a.len());
     }
-    let migrations = std::fs::read_dir(repo_root().join("migrations")).unwrap().count();
-    assert_eq!(applied_total, migrations, "each migration applied by exactly one request");
+    let migrations = std::fs::read_dir(repo_root().join("migrations"))
+        .unwrap()
+        .count();
+    assert_eq!(
+        applied_total, migrations,
+        "each migration applied by exactly one request"
+    );
     let health = clients[0].get("/api/v1/health").send().json();
-    assert_eq!(health["schema_version"].as_u64().unwrap() as usize, migrations);
+    assert_eq!(
+        health["schema_version"].as_u64().unwrap() as usize,
+        migrations
+    );
 }
