@@ -103,7 +103,7 @@ impl RequestBuilder {
     }
 
     /// Sends from this loopback address (e.g. `127.0.0.7`).
-    pub fn from_ip(mut self, ip: &str) -> Self {
+    pub fn source_ip(mut self, ip: &str) -> Self {
         self.source_ip = Some(ip.parse().expect("valid ip"));
         self
     }

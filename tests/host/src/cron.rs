@@ -71,6 +71,7 @@ impl Schedule {
         let (mut weekdays, weekdays_any) = field(parts[5], 0, 7, "day of week")?;
         if weekdays[7] {
             weekdays[0] = true;
+            weekdays[7] = false;
         }
         Ok(Self {
             seconds,
