@@ -146,20 +146,17 @@ fn recorded_checksum(sql: &dyn Sql, version: i64) -> Result<Option<String>, Stor
     rows.first().map(|r| r.text("checksum")).transpose()
 }
 
-/// The highest applied version; 0 for a fresh database.
+/// The highest applied version; 0 for a fresh database. One statement: the
+/// health route calls this on every probe.
 pub fn schema_version(sql: &dyn Sql) -> Result<i64, StoreError> {
-    let exists = sql.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
-        &[],
-    )?;
-    if exists.rows.is_empty() {
-        return Ok(0);
-    }
-    let rows = sql.execute(
+    match sql.execute(
         "SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations",
         &[],
-    )?;
-    rows.first().map_or(Ok(0), |r| r.i64("v"))
+    ) {
+        Ok(rows) => rows.first().map_or(Ok(0), |r| r.i64("v")),
+        Err(StoreError::Other(msg)) if msg.contains("no such table") => Ok(0),
+        Err(e) => Err(e),
+    }
 }
 
 /// The newest version this build carries.

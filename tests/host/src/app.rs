@@ -88,6 +88,10 @@ fn engine() -> Result<Engine> {
     pool.max_tables_per_component(64);
     pool.max_memories_per_component(4);
     pool.max_core_instances_per_component(64);
+    // Resetting a recycled slot with memset instead of madvise keeps its
+    // pages resident, so the next request does not fault them back in.
+    pool.linear_memory_keep_resident(2 << 20);
+    pool.table_keep_resident(64 << 10);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     config.memory_reservation(256 << 20);
     config.memory_guard_size(64 << 10);
