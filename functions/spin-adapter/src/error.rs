@@ -195,3 +195,70 @@ fn error_chain<E: std::error::Error + ?Sized>(err: &E) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use krug_core::error::InvalidValue;
+    use krug_core::ports::StoreError;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("demo")]
+    struct Demo(ErrorClass);
+
+    impl UseCaseError for Demo {
+        fn code(&self) -> &'static str {
+            "DEMO"
+        }
+        fn class(&self) -> ErrorClass {
+            self.0.clone()
+        }
+    }
+
+    #[test]
+    fn every_class_maps_to_its_status() {
+        let cases = [
+            (ErrorClass::Invalid { field: None }, 422),
+            (ErrorClass::Unauthorized, 401),
+            (ErrorClass::Forbidden, 403),
+            (ErrorClass::NotFound, 404),
+            (ErrorClass::Conflict, 409),
+            (
+                ErrorClass::RateLimited {
+                    retry_after_secs: 30,
+                },
+                429,
+            ),
+            (ErrorClass::PayloadTooLarge, 413),
+            (ErrorClass::Unavailable, 503),
+            (ErrorClass::Unknown, 500),
+        ];
+        for (class, status) in cases {
+            assert_eq!(
+                ApiError::from_use_case(&Demo(class.clone())).status(),
+                status,
+                "{class:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn rate_limits_carry_retry_after_and_5xx_hide_the_cause() {
+        let limited = ApiError::from_use_case(&Demo(ErrorClass::RateLimited {
+            retry_after_secs: 42,
+        }));
+        assert_eq!(limited.retry_after, Some(42));
+        let internal = ApiError::from(StoreError::Other("disk on fire".into()));
+        assert_eq!(internal.status(), 500);
+        assert_eq!(internal.body()["error"]["message"], "internal error");
+        assert_eq!(internal.cause(), Some("storage error: disk on fire"));
+    }
+
+    #[test]
+    fn invalid_values_name_their_field() {
+        let e = ApiError::from(InvalidValue::new("INVALID_PHONE", "phone", "bad"));
+        assert_eq!(e.status(), 422);
+        assert_eq!(e.body()["error"]["code"], "INVALID_PHONE");
+        assert_eq!(e.body()["error"]["details"]["field"], "phone");
+    }
+}

@@ -52,3 +52,82 @@ pub fn json_response<T: Serialize>(status: u16, value: &T) -> Result<Response, A
 pub fn no_content() -> Response {
     Response::builder().status(204).body(Vec::new()).build()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Item {
+        sku: String,
+        quantity: u32,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Cart {
+        items: Vec<Item>,
+    }
+
+    fn req(content_type: Option<&str>, body: &str) -> Req {
+        let headers = content_type
+            .map(|ct| vec![("content-type".to_string(), ct.to_string())])
+            .unwrap_or_default();
+        Req::new("POST", "/x", headers, body.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn malformed_json_is_400() {
+        for body in ["", "{", "not json", "{\"items\": [}"] {
+            let err = parse_json::<Cart>(&req(Some("application/json"), body)).unwrap_err();
+            assert_eq!(
+                (err.status(), err.code()),
+                (400, "MALFORMED_JSON"),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn wrong_shape_is_422_with_the_field_path() {
+        let err = parse_json::<Cart>(&req(
+            Some("application/json; charset=utf-8"),
+            r#"{"items": [{"sku": "a", "quantity": 1}, {"sku": "b", "quantity": -2}]}"#,
+        ))
+        .unwrap_err();
+        assert_eq!((err.status(), err.code()), (422, "INVALID_FIELD"));
+        assert_eq!(err.body()["error"]["details"]["field"], "items[1].quantity");
+        let unknown =
+            parse_json::<Cart>(&req(Some("application/json"), r#"{"items": [], "x": 1}"#))
+                .unwrap_err();
+        assert_eq!(unknown.status(), 422);
+        let missing = parse_json::<Cart>(&req(Some("application/json"), "{}")).unwrap_err();
+        assert_eq!(missing.status(), 422);
+    }
+
+    #[test]
+    fn other_content_types_are_415() {
+        for ct in [
+            None,
+            Some("text/plain"),
+            Some("application/x-www-form-urlencoded"),
+        ] {
+            let err = parse_json::<Cart>(&req(ct, r#"{"items": []}"#)).unwrap_err();
+            assert_eq!(err.status(), 415, "{ct:?}");
+        }
+    }
+
+    #[test]
+    fn valid_json_parses() {
+        let cart: Cart = parse_json(&req(
+            Some("application/json"),
+            r#"{"items": [{"sku": "a", "quantity": 2}]}"#,
+        ))
+        .unwrap();
+        assert_eq!(cart.items.len(), 1);
+    }
+}
