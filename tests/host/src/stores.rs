@@ -52,7 +52,15 @@ impl Stores {
 
     /// A new connection to the `default` database.
     pub fn open_sqlite(&self) -> rusqlite::Result<Connection> {
-        Connection::open(&self.sqlite_path)
+        use rusqlite::OpenFlags;
+        // Each connection is used by one guest at a time, so SQLite's own
+        // per-connection mutex is pure overhead.
+        Connection::open_with_flags(
+            &self.sqlite_path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
     }
 
     fn with_kv<T>(
