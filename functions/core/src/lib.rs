@@ -21,6 +21,7 @@ pub mod migrate;
 pub mod pagination;
 pub mod ports;
 pub mod types;
+pub mod wallet;
 
 #[cfg(feature = "native")]
 pub mod native;

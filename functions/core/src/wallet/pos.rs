@@ -1,0 +1,419 @@
+//! POS use cases: identify a member, record a purchase, redeem points, grant
+//! a compensation. Every write runs in one `BEGIN IMMEDIATE` transaction
+//! together with its `Idempotency-Key` record, so a retried or duplicated
+//! request either replays the stored response or is processed exactly once.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::cashback::Ratio;
+use super::category::Category;
+use super::error::WalletError;
+use super::ledger::{self, Actor, CauseType, EntryKind, LedgerError, Posting};
+use super::member::{self, Business, MemberRef};
+use super::purchases::{self, NewPurchase, Recorded, Source};
+use super::qr::QrKey;
+use super::settings::WalletSettings;
+use super::tiers::Tier;
+use crate::audit::{self, AuditEntry};
+use crate::db::{immediate, ts};
+use crate::error::InvalidValue;
+use crate::idempotency::{self, Begin};
+use crate::params;
+use crate::ports::{Clock, Random, Sql};
+use crate::types::Id;
+
+/// The ports and settings a POS use case needs.
+pub struct PosEnv<'a> {
+    /// SQLite.
+    pub sql: &'a dyn Sql,
+    /// Clock.
+    pub clock: &'a dyn Clock,
+    /// CSPRNG.
+    pub random: &'a dyn Random,
+    /// QR verification key.
+    pub qr_key: &'a QrKey,
+    /// Wallet settings.
+    pub settings: &'a WalletSettings,
+    /// The business the caller acts for (already authorised).
+    pub business_id: &'a str,
+    /// Who is calling.
+    pub actor: &'a Actor,
+    /// Request id, for the audit log.
+    pub request_id: Option<&'a str>,
+}
+
+/// The client's idempotency key and the request fingerprint.
+#[derive(Debug, Clone)]
+pub struct Keyed {
+    /// `Idempotency-Key`.
+    pub key: String,
+    /// [`idempotency::request_hash`] of the request.
+    pub request_hash: String,
+}
+
+/// A response to send (fresh or replayed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// JSON body.
+    pub body: Value,
+}
+
+/// The idempotency scope of a business's POS calls.
+pub fn scope(business_id: &str) -> String {
+    format!("pos:{business_id}")
+}
+
+// Claims the key and runs `f` in the same transaction; a replay answers from
+// the stored response without running `f`. When `f` fails, the transaction
+// (key record included) rolls back, so a retry is processed afresh.
+fn keyed(
+    env: &PosEnv<'_>,
+    keyed: &Keyed,
+    mut f: impl FnMut(&dyn Sql) -> Result<Reply, WalletError>,
+) -> Result<Reply, WalletError> {
+    idempotency::validate_key(&keyed.key)?;
+    let scope = scope(env.business_id);
+    immediate(env.sql, |tx| {
+        match idempotency::begin(tx, env.clock, &scope, &keyed.key, &keyed.request_hash)? {
+            Begin::Replay { status, body } => Ok(Reply {
+                status,
+                body: serde_json::from_str(&body).unwrap_or(Value::Null),
+            }),
+            Begin::Fresh => {
+                let reply = f(tx)?;
+                idempotency::complete(
+                    tx,
+                    &scope,
+                    &keyed.key,
+                    reply.status,
+                    &reply.body.to_string(),
+                )?;
+                Ok(reply)
+            }
+        }
+    })
+}
+
+fn business(sql: &dyn Sql, id: &str) -> Result<Business, WalletError> {
+    member::business(sql, id)?.ok_or(WalletError::BusinessNotFound)
+}
+
+/// What staff see of a member: never the phone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Identified {
+    /// Member id.
+    pub member_id: String,
+    /// First name (may be absent).
+    pub first_name: Option<String>,
+    /// Tier.
+    pub tier: Tier,
+    /// Available points.
+    pub available: i64,
+}
+
+/// `POST /pos/identify`: read-only; a QR token or a card number.
+pub fn identify(env: &PosEnv<'_>, who: &MemberRef) -> Result<Identified, WalletError> {
+    if matches!(who, MemberRef::Phone(_)) {
+        return Err(InvalidValue::new(
+            "INVALID_FIELD",
+            "member",
+            "identify takes qr_token or card_number",
+        )
+        .into());
+    }
+    business(env.sql, env.business_id)?;
+    let m = member::resolve(env.sql, env.qr_key, env.clock.now(), who)?;
+    let balance = ledger::balance(env.sql, &m.id)?;
+    Ok(Identified {
+        member_id: m.id,
+        first_name: m.first_name,
+        tier: m.tier,
+        available: balance.available,
+    })
+}
+
+/// A POS purchase.
+#[derive(Debug, Clone)]
+pub struct PurchaseCmd {
+    /// The buyer.
+    pub member: MemberRef,
+    /// Paid amount (validated).
+    pub amount: i64,
+    /// Category, default the business's.
+    pub category: Option<Category>,
+    /// The business's sale id.
+    pub external_id: Option<String>,
+    /// Free text (dropped for medical businesses).
+    pub description: Option<String>,
+}
+
+/// `POST /pos/purchases` → 201 (200 for a repeated `external_id`).
+pub fn purchase(env: &PosEnv<'_>, key: &Keyed, cmd: &PurchaseCmd) -> Result<Reply, WalletError> {
+    keyed(env, key, |tx| {
+        let b = business(tx, env.business_id)?;
+        let m = member::resolve(tx, env.qr_key, env.clock.now(), &cmd.member)?;
+        let recorded: Recorded = purchases::record(
+            tx,
+            env.clock,
+            env.random,
+            env.settings,
+            &NewPurchase {
+                member: m,
+                business: b,
+                amount: cmd.amount,
+                category: cmd.category,
+                external_id: cmd.external_id.clone(),
+                description: cmd.description.clone(),
+                source: Source::Pos,
+                promo_multiplier: Ratio::ONE,
+                actor: env.actor.clone(),
+                request_id: env.request_id.map(str::to_string),
+            },
+        )?;
+        let status = if recorded.status == "duplicate" {
+            200
+        } else {
+            201
+        };
+        Ok(Reply {
+            status,
+            body: serde_json::to_value(&recorded).unwrap_or(Value::Null),
+        })
+    })
+}
+
+/// A redemption at the POS.
+#[derive(Debug, Clone)]
+pub struct RedeemCmd {
+    /// Must be a QR token.
+    pub member: MemberRef,
+    /// Points to spend (validated positive).
+    pub points: i64,
+    /// The business's order reference.
+    pub order_ref: String,
+    /// The check total, needed when the business caps the points share.
+    pub check_amount: Option<i64>,
+}
+
+/// `POST /pos/redemptions` → 201 `{redemption_id, points, available, ...}`.
+pub fn redeem(env: &PosEnv<'_>, key: &Keyed, cmd: &RedeemCmd) -> Result<Reply, WalletError> {
+    if !matches!(cmd.member, MemberRef::QrToken(_)) {
+        return Err(WalletError::QrRequired);
+    }
+    keyed(env, key, |tx| {
+        let now = env.clock.now();
+        let b = business(tx, env.business_id)?;
+        let m = member::resolve(tx, env.qr_key, now, &cmd.member)?;
+        if let Some(pct) = b.max_points_share_pct {
+            let check = cmd.check_amount.ok_or(WalletError::CheckAmountRequired)?;
+            // Floor: the cap is a ceiling, never rounded up in the member's favour.
+            let max = i64::try_from(i128::from(check) * i128::from(pct) / 100).unwrap_or(i64::MAX);
+            if cmd.points > max {
+                return Err(WalletError::PointsShareExceeded { max });
+            }
+        }
+        let redemption_id = Id::at(now, env.random).to_text();
+        let description = format!("Paid with points at {}", b.name);
+        let entry_id = ledger::debit(
+            tx,
+            now,
+            env.random,
+            &Posting {
+                member_id: &m.id,
+                business_id: Some(&b.id),
+                cause_type: CauseType::Redemption,
+                cause_id: &redemption_id,
+                actor: env.actor,
+                reason: None,
+                description: Some(&description),
+            },
+            EntryKind::Spend,
+            cmd.points,
+        )
+        .map_err(|e| match e {
+            LedgerError::Insufficient { available } => {
+                WalletError::InsufficientPoints { available }
+            }
+            LedgerError::Store(s) => WalletError::Unknown(s),
+        })?;
+        tx.execute(
+            "INSERT INTO redemptions (id, member_id, business_id, order_ref, points, check_amount, \
+             entry_id, actor_role, actor_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            &params![
+                redemption_id.as_str(),
+                m.id.as_str(),
+                b.id.as_str(),
+                cmd.order_ref.as_str(),
+                cmd.points,
+                cmd.check_amount,
+                entry_id.as_str(),
+                env.actor.role,
+                env.actor.id.as_deref(),
+                ts(now)
+            ],
+        )?;
+        audit_money(
+            env,
+            tx,
+            now,
+            "points.redeemed",
+            &m.id,
+            json!({
+                "redemption_id": redemption_id, "business_id": b.id, "points": cmd.points,
+                "order_ref": cmd.order_ref,
+            }),
+        )?;
+        let available = ledger::balance(tx, &m.id)?.available;
+        Ok(Reply {
+            status: 201,
+            body: json!({
+                "redemption_id": redemption_id, "member_id": m.id, "points": cmd.points,
+                "order_ref": cmd.order_ref, "available": available, "created_at": ts(now),
+            }),
+        })
+    })
+}
+
+/// Goodwill points for an order.
+#[derive(Debug, Clone)]
+pub struct CompensateCmd {
+    /// The member.
+    pub member: MemberRef,
+    /// Points (validated positive).
+    pub points: i64,
+    /// Why (validated 1–500 characters).
+    pub reason: String,
+    /// The order it is for.
+    pub order_ref: String,
+}
+
+/// `POST /pos/compensations` → 201; refused beyond the per-order cap.
+pub fn compensate(
+    env: &PosEnv<'_>,
+    key: &Keyed,
+    cmd: &CompensateCmd,
+) -> Result<Reply, WalletError> {
+    keyed(env, key, |tx| {
+        let now = env.clock.now();
+        let b = business(tx, env.business_id)?;
+        let m = member::resolve(tx, env.qr_key, now, &cmd.member)?;
+        let given = tx
+            .execute(
+                "SELECT COALESCE(SUM(points), 0) AS s FROM compensations WHERE business_id = ? AND order_ref = ?",
+                &params![b.id.as_str(), cmd.order_ref.as_str()],
+            )?
+            .first()
+            .map_or(Ok(0), |r| r.i64("s"))?;
+        let remaining = (env.settings.compensation_cap_per_order - given).max(0);
+        if cmd.points > remaining {
+            return Err(WalletError::CompensationCapExceeded { remaining });
+        }
+        let compensation_id = Id::at(now, env.random).to_text();
+        let description = format!("Compensation from {}", b.name);
+        // Goodwill points are available at once: there is no sale to refund.
+        let credited = ledger::credit(
+            tx,
+            now,
+            env.random,
+            &Posting {
+                member_id: &m.id,
+                business_id: Some(&b.id),
+                cause_type: CauseType::Compensation,
+                cause_id: &compensation_id,
+                actor: env.actor,
+                reason: Some(&cmd.reason),
+                description: Some(&description),
+            },
+            EntryKind::Compensation,
+            cmd.points,
+            None,
+            now,
+            env.settings.ttl_days,
+        )?;
+        tx.execute(
+            "INSERT INTO compensations (id, member_id, business_id, order_ref, points, reason, entry_id, \
+             actor_role, actor_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            &params![
+                compensation_id.as_str(),
+                m.id.as_str(),
+                b.id.as_str(),
+                cmd.order_ref.as_str(),
+                cmd.points,
+                cmd.reason.as_str(),
+                credited.entry_id.as_str(),
+                env.actor.role,
+                env.actor.id.as_deref(),
+                ts(now)
+            ],
+        )?;
+        audit_money(
+            env,
+            tx,
+            now,
+            "points.compensated",
+            &m.id,
+            json!({
+                "compensation_id": compensation_id, "business_id": b.id, "points": cmd.points,
+                "order_ref": cmd.order_ref, "reason": cmd.reason,
+            }),
+        )?;
+        let available = ledger::balance(tx, &m.id)?.available;
+        Ok(Reply {
+            status: 201,
+            body: json!({
+                "compensation_id": compensation_id, "member_id": m.id, "points": cmd.points,
+                "order_ref": cmd.order_ref, "available": available,
+                "debt_repaid": credited.settled_debt, "created_at": ts(now),
+            }),
+        })
+    })
+}
+
+fn audit_money(
+    env: &PosEnv<'_>,
+    tx: &dyn Sql,
+    _now: DateTime<Utc>,
+    action: &str,
+    member_id: &str,
+    details: Value,
+) -> Result<(), WalletError> {
+    audit::record(
+        tx,
+        env.clock,
+        env.random,
+        &AuditEntry {
+            actor_id: env.actor.id.as_deref(),
+            actor_role: env.actor.role,
+            action,
+            subject_type: "member",
+            subject_id: member_id,
+            details,
+            request_id: env.request_id,
+        },
+    )?;
+    Ok(())
+}
+
+/// Validates an `order_ref` (1–255 characters, no control characters).
+pub fn order_ref(input: &str, field: &str) -> Result<String, InvalidValue> {
+    let s = input.trim();
+    if s.is_empty() || s.chars().count() > 255 || s.chars().any(char::is_control) {
+        return Err(InvalidValue::new(
+            "INVALID_ORDER_REF",
+            field,
+            "order_ref must be 1-255 characters",
+        ));
+    }
+    Ok(s.to_string())
+}
+
+/// Validates a points amount: a positive integer up to 10 000 000 ₽.
+pub fn points(v: i64, field: &str) -> Result<i64, InvalidValue> {
+    crate::types::Kopecks::positive(v, field)
+        .map(crate::types::Kopecks::get)
+        .map_err(|e| InvalidValue::new("INVALID_POINTS", e.field, e.reason))
+}

@@ -1,0 +1,153 @@
+//! Read models for the member's wallet routes. Reads only: no write on a
+//! read path.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::badges::{self, HeldBadge};
+use super::error::WalletError;
+use super::ledger::{self, Balance};
+use super::member;
+use super::purchases;
+use super::tiers::{self, Progress, Tier};
+use crate::db::ts;
+use crate::pagination::{page_from, Cursor, Page};
+use crate::params;
+use crate::ports::{Sql, SqlValue, StoreError};
+
+/// Points that will expire at one instant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Expiring {
+    /// Points.
+    pub amount: i64,
+    /// When (RFC 3339 UTC).
+    pub expires_at: String,
+}
+
+/// `GET /wallet`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Member card number (13 digits, EAN-13).
+    pub card_number: Option<String>,
+    /// Current tier.
+    pub tier: Tier,
+    /// Balance row.
+    pub balance: Balance,
+    /// The next (up to five) expiry instants of available points.
+    pub expiring: Vec<Expiring>,
+    /// Progress toward the next tier.
+    pub progress: Progress,
+    /// Badges held.
+    pub badges: Vec<HeldBadge>,
+}
+
+/// How many expiry instants the summary lists.
+pub const EXPIRING_SHOWN: i64 = 5;
+
+/// The wallet summary of `member_id` at `now`.
+pub fn summary(sql: &dyn Sql, member_id: &str, now: DateTime<Utc>) -> Result<Summary, WalletError> {
+    let m = member::by_id(sql, member_id)?.ok_or(WalletError::MemberNotFound)?;
+    let balance = ledger::balance(sql, member_id)?;
+    let rows = sql.execute(
+        "SELECT expires_at, SUM(remaining) AS amount FROM point_lots \
+         WHERE member_id = ? AND status = 'available' AND remaining > 0 AND expires_at > ? \
+         GROUP BY expires_at ORDER BY expires_at LIMIT ?",
+        &params![member_id, ts(now), EXPIRING_SHOWN],
+    )?;
+    let expiring = rows
+        .iter()
+        .map(|r| {
+            Ok(Expiring {
+                amount: r.i64("amount")?,
+                expires_at: r.text("expires_at")?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let facts = purchases::tier_facts(sql, member_id, now)?;
+    let mut held = badges::held(sql, member_id)?;
+    // Every member has joined the club; the badge is stored on first activity.
+    if !held.iter().any(|b| b.code == "welcome") {
+        held.insert(
+            0,
+            HeldBadge {
+                code: "welcome".into(),
+                awarded_at: m.created_at.clone(),
+            },
+        );
+    }
+    Ok(Summary {
+        card_number: m.card_number,
+        tier: m.tier,
+        balance,
+        expiring,
+        progress: tiers::progress(m.tier, &facts),
+        badges: held,
+    })
+}
+
+/// One ledger line as the member sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LedgerLine {
+    /// Entry id.
+    pub id: String,
+    /// earn, spend, expire, clawback, reward, compensation, adjust.
+    pub kind: String,
+    /// Signed points.
+    pub amount: i64,
+    /// For credits, the lot's state (`pending`, `available`, `expired`);
+    /// `posted` for debits.
+    pub status: String,
+    /// Business involved.
+    pub business_id: Option<String>,
+    /// Human text.
+    pub description: Option<String>,
+    /// When (RFC 3339 UTC).
+    pub created_at: String,
+    /// For credits, when the points expire.
+    pub expires_at: Option<String>,
+}
+
+/// Ledger entries of `member_id`, newest first.
+pub fn ledger_page(
+    sql: &dyn Sql,
+    member_id: &str,
+    limit: u32,
+    cursor: Option<&Cursor>,
+) -> Result<Page<LedgerLine>, StoreError> {
+    let mut params: Vec<SqlValue> = params![member_id];
+    let mut after = String::new();
+    if let Some(c) = cursor {
+        after = " AND (e.created_at < ? OR (e.created_at = ? AND e.id < ?))".into();
+        params.extend(params![c.key.as_str(), c.key.as_str(), c.id.as_str()]);
+    }
+    params.push(SqlValue::Integer(i64::from(limit) + 1));
+    let rows = sql.execute(
+        &format!(
+            "SELECT e.id, e.kind, e.amount, e.business_id, e.description, e.created_at, \
+                    l.status AS lot_status, l.expires_at \
+             FROM ledger_entries e \
+             LEFT JOIN point_lots l ON l.entry_id = e.id \
+             WHERE e.member_id = ?{after} ORDER BY e.created_at DESC, e.id DESC LIMIT ?"
+        ),
+        &params,
+    )?;
+    let items = rows
+        .iter()
+        .map(|r| {
+            Ok(LedgerLine {
+                id: r.text("id")?,
+                kind: r.text("kind")?,
+                amount: r.i64("amount")?,
+                status: r.opt_text("lot_status")?.unwrap_or_else(|| "posted".into()),
+                business_id: r.opt_text("business_id")?,
+                description: r.opt_text("description")?,
+                created_at: r.text("created_at")?,
+                expires_at: r.opt_text("expires_at")?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(page_from(items, limit, |l| Cursor {
+        key: l.created_at.clone(),
+        id: l.id.clone(),
+    }))
+}
