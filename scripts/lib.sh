@@ -30,7 +30,20 @@ pkg_args() {
 
 log() { printf '\n==> %s\n' "$*" >&2; }
 
+# What a fresh machine with only a Rust toolchain lacks.
+ensure_toolchain() {
+  if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
+    log "adding the wasm32-wasip2 target"
+    rustup target add wasm32-wasip2
+  fi
+  local c
+  for c in "$@"; do
+    rustup component list --installed 2>/dev/null | grep -q "^$c" || rustup component add "$c"
+  done
+}
+
 build_wasm() {
+  ensure_toolchain
   log "building WASM components"
   # shellcheck disable=SC2046
   cargo build --release --target wasm32-wasip2 $(pkg_args $(components) "$@")
