@@ -16,9 +16,9 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
-use crate::db::ts;
+use crate::db::{ts, Row};
 use crate::params;
-use crate::ports::{Random, Sql, StoreError};
+use crate::ports::{Random, Rows, Sql, StoreError};
 use crate::types::Id;
 
 /// The kind of a ledger entry (the API's `kind`).
@@ -358,17 +358,7 @@ pub fn debit(
          AND remaining > 0 AND expires_at > ? ORDER BY expires_at, created_at, id",
         &params![p.member_id, ts(now)],
     )?;
-    let mut left = amount;
-    for lot in lots.iter() {
-        if left == 0 {
-            break;
-        }
-        let take = lot.i64("remaining")?.min(left);
-        let lot_id = lot.text("id")?;
-        take_from_lot(tx, &lot_id, take)?;
-        allocate(tx, &entry_id, &lot_id, take)?;
-        left -= take;
-    }
+    let left = consume_lots(tx, &entry_id, &lots, amount, |_, _| Ok(()))?;
     if left != 0 {
         // The balance row promised more than the lots hold: roll back.
         return Err(StoreError::Other(format!(
@@ -378,6 +368,31 @@ pub fn debit(
         .into());
     }
     Ok(entry_id)
+}
+
+/// Takes up to `amount` from `lots` in the order given (each row has `id` and
+/// `remaining`), records every take against `entry_id`, reports each to
+/// `on_take`, and returns what the lots could not cover.
+fn consume_lots(
+    tx: &dyn Sql,
+    entry_id: &str,
+    lots: &Rows,
+    amount: i64,
+    mut on_take: impl FnMut(Row<'_>, i64) -> Result<(), StoreError>,
+) -> Result<i64, StoreError> {
+    let mut left = amount;
+    for lot in lots.iter() {
+        if left == 0 {
+            break;
+        }
+        let take = lot.i64("remaining")?.min(left);
+        let lot_id = lot.text("id")?;
+        take_from_lot(tx, &lot_id, take)?;
+        allocate(tx, entry_id, &lot_id, take)?;
+        on_take(lot, take)?;
+        left -= take;
+    }
+    Ok(left)
 }
 
 fn take_from_lot(tx: &dyn Sql, lot_id: &str, take: i64) -> Result<(), StoreError> {
@@ -433,22 +448,17 @@ pub fn clawback(
         entry_id: Some(entry_id.clone()),
         ..ClawedBack::default()
     };
-    let mut left = amount;
-    for lot in lots.iter() {
-        if left == 0 {
-            break;
-        }
-        let take = lot.i64("remaining")?.min(left);
-        let lot_id = lot.text("id")?;
-        take_from_lot(tx, &lot_id, take)?;
-        allocate(tx, &entry_id, &lot_id, take)?;
+    let (mut from_pending, mut from_available) = (0, 0);
+    let left = consume_lots(tx, &entry_id, &lots, amount, |lot, take| {
         if lot.text("status")? == "pending" {
-            out.from_pending += take;
+            from_pending += take;
         } else {
-            out.from_available += take;
+            from_available += take;
         }
-        left -= take;
-    }
+        Ok(())
+    })?;
+    out.from_pending += from_pending;
+    out.from_available += from_available;
     out.to_debt = left;
     shift_balance(
         tx,
