@@ -107,7 +107,7 @@ impl std::fmt::Debug for Job {
 
 /// Every job the app has. Capabilities add theirs here.
 pub fn registry() -> Vec<Job> {
-    vec![Job {
+    let mut jobs = vec![Job {
         name: "purge-idempotency-keys",
         description: "Deletes idempotency records older than their 24 h replay window.",
         schedule: Schedule::Every { minutes: 60 },
@@ -118,7 +118,9 @@ pub fn registry() -> Vec<Job> {
                 note: "expired idempotency records deleted".into(),
             })
         },
-    }]
+    }];
+    jobs.extend(crate::auth::jobs::jobs());
+    jobs
 }
 
 /// The job called `name`.

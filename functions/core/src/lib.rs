@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod audit;
+pub mod auth;
 pub mod crypto;
 pub mod db;
 pub mod error;

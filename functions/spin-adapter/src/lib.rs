@@ -1,7 +1,8 @@
 //! Krug's Spin adapter: the core ports implemented on spin-sdk, and the HTTP
 //! plumbing every component shares — bounded body reading, JSON parsing with
 //! precise 400/413/415/422 errors, the one [`ApiError`] mapping, request ids,
-//! one structured log line per request, and bearer-token extraction.
+//! one structured log line per request, bearer-token extraction, and the
+//! single authorization helper [`require`] (see [`principal`]).
 //!
 //! A component's `lib.rs` only routes:
 //!
@@ -19,6 +20,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod auth;
 mod ctx;
 mod error;
 mod json;
@@ -27,6 +29,7 @@ mod ports;
 mod request;
 mod serve;
 
+pub use auth::{principal, require};
 pub use ctx::Ctx;
 pub use error::ApiError;
 pub use json::{json_response, no_content, parse_json};

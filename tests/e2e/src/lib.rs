@@ -5,11 +5,16 @@
 //! payment provider, Telegram, partner CRMs).
 #![warn(missing_docs)]
 
+mod auth_helpers;
 mod client;
 mod mock;
 
 use std::{collections::HashMap, path::PathBuf, process::Command, sync::OnceLock};
 
+pub use auth_helpers::{
+    code_in, ip_for, spawn_auth_app, spawn_auth_app_with, tokens_from, AuthApp, Tokens,
+    ADMIN_PHONE, SMS_TOKEN,
+};
 pub use client::{Client, TestResponse};
 pub use krug_host::Host;
 pub use mock::{MockServer, Recorded};

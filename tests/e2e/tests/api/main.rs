@@ -1,4 +1,5 @@
 //! End-to-end API tests through the local host. One binary, one module per
 //! capability, so the components are built and compiled once.
 
+mod auth;
 mod platform;
