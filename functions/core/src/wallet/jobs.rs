@@ -18,8 +18,7 @@ use crate::ports::{Random, Sql, StoreError};
 /// the write lock for long.
 pub const BATCH: i64 = 500;
 
-/// The wallet's jobs, for [`crate::jobs::registry`] (appended there once the
-/// wallet migration is in `migrations/`).
+/// The wallet's jobs, for [`crate::jobs::registry`].
 pub fn jobs() -> Vec<Job> {
     vec![
         Job {

@@ -398,17 +398,37 @@ fn audit_money(
     Ok(())
 }
 
-/// Validates an `order_ref` (1–255 characters, no control characters).
-pub fn order_ref(input: &str, field: &str) -> Result<String, InvalidValue> {
+// Trimmed text of 1..=max characters without control characters.
+fn bounded_text(
+    input: &str,
+    field: &str,
+    code: &'static str,
+    max: usize,
+) -> Result<String, InvalidValue> {
     let s = input.trim();
-    if s.is_empty() || s.chars().count() > 255 || s.chars().any(char::is_control) {
+    if s.is_empty() || s.chars().count() > max || s.chars().any(char::is_control) {
         return Err(InvalidValue::new(
-            "INVALID_ORDER_REF",
+            code,
             field,
-            "order_ref must be 1-255 characters",
+            format!("{field} must be 1-{max} characters without control characters"),
         ));
     }
     Ok(s.to_string())
+}
+
+/// Validates an `order_ref` (1–255 characters, no control characters).
+pub fn order_ref(input: &str, field: &str) -> Result<String, InvalidValue> {
+    bounded_text(input, field, "INVALID_ORDER_REF", 255)
+}
+
+/// Validates a business's sale id (1–255 characters, no control characters).
+pub fn external_id(input: &str, field: &str) -> Result<String, InvalidValue> {
+    bounded_text(input, field, "INVALID_EXTERNAL_ID", 255)
+}
+
+/// Validates a free-text description or reason (1–500 characters).
+pub fn note(input: &str, field: &str) -> Result<String, InvalidValue> {
+    bounded_text(input, field, "INVALID_FIELD", 500)
 }
 
 /// Validates a points amount: a positive integer up to 10 000 000 ₽.
@@ -416,4 +436,40 @@ pub fn points(v: i64, field: &str) -> Result<i64, InvalidValue> {
     crate::types::Kopecks::positive(v, field)
         .map(crate::types::Kopecks::get)
         .map_err(|e| InvalidValue::new("INVALID_POINTS", e.field, e.reason))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_fields_are_trimmed_bounded_and_free_of_control_characters() {
+        assert_eq!(order_ref("  A-1 ", "order_ref").unwrap(), "A-1");
+        assert_eq!(order_ref(&"x".repeat(255), "f").unwrap().len(), 255);
+        for bad in ["", "   ", "a\nb", "\u{7}"] {
+            assert_eq!(
+                order_ref(bad, "order_ref").unwrap_err().code,
+                "INVALID_ORDER_REF"
+            );
+        }
+        assert!(order_ref(&"x".repeat(256), "f").is_err());
+        assert_eq!(
+            external_id(&"y".repeat(256), "external_id")
+                .unwrap_err()
+                .code,
+            "INVALID_EXTERNAL_ID"
+        );
+        assert_eq!(note(&"z".repeat(500), "reason").unwrap().len(), 500);
+        let e = note(&"z".repeat(501), "reason").unwrap_err();
+        assert_eq!((e.code, e.field.as_str()), ("INVALID_FIELD", "reason"));
+    }
+
+    #[test]
+    fn points_are_positive_and_bounded() {
+        assert_eq!(points(1, "points").unwrap(), 1);
+        assert_eq!(points(1_000_000_000, "points").unwrap(), 1_000_000_000);
+        for bad in [0, -1, 1_000_000_001] {
+            assert_eq!(points(bad, "points").unwrap_err().code, "INVALID_POINTS");
+        }
+    }
 }

@@ -151,3 +151,78 @@ pub fn ledger_page(
         id: l.id.clone(),
     }))
 }
+
+/// A coupon in the member's wallet (`GET /wallet/coupons`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CouponLine {
+    /// Coupon id.
+    pub id: String,
+    /// The business that honours it.
+    pub business_id: String,
+    /// The business whose sale issued it, for cross-promo coupons.
+    pub source_business_id: Option<String>,
+    /// What the member sees.
+    pub title: String,
+    /// Extra cashback, in percent of the paid amount.
+    pub bonus_pct: i64,
+    /// `issued`, `activated`, `redeemed` or `expired` (as of the read).
+    pub status: String,
+    /// Until when an activation code is valid, once activated.
+    pub valid_until: Option<String>,
+    /// Issue time.
+    pub issued_at: String,
+    /// The last moment it can be activated or redeemed.
+    pub expires_at: String,
+}
+
+/// Coupons of `member_id`, newest first. A coupon past `expires_at` that
+/// was never redeemed reads as `expired` even before a job marks it.
+pub fn coupons_page(
+    sql: &dyn Sql,
+    member_id: &str,
+    now: DateTime<Utc>,
+    limit: u32,
+    cursor: Option<&Cursor>,
+) -> Result<Page<CouponLine>, StoreError> {
+    let mut params: Vec<SqlValue> = params![member_id];
+    let mut after = String::new();
+    if let Some(c) = cursor {
+        after = " AND (issued_at < ? OR (issued_at = ? AND id < ?))".into();
+        params.extend(params![c.key.as_str(), c.key.as_str(), c.id.as_str()]);
+    }
+    params.push(SqlValue::Integer(i64::from(limit) + 1));
+    let rows = sql.execute(
+        &format!(
+            "SELECT id, business_id, source_business_id, title, bonus_pct, status, valid_until, \
+                    issued_at, expires_at \
+             FROM coupons WHERE member_id = ?{after} ORDER BY issued_at DESC, id DESC LIMIT ?"
+        ),
+        &params,
+    )?;
+    let now = ts(now);
+    let items = rows
+        .iter()
+        .map(|r| {
+            let expires_at = r.text("expires_at")?;
+            let mut status = r.text("status")?;
+            if status != "redeemed" && expires_at <= now {
+                status = "expired".into();
+            }
+            Ok(CouponLine {
+                id: r.text("id")?,
+                business_id: r.text("business_id")?,
+                source_business_id: r.opt_text("source_business_id")?,
+                title: r.text("title")?,
+                bonus_pct: r.i64("bonus_pct")?,
+                status,
+                valid_until: r.opt_text("valid_until")?,
+                issued_at: r.text("issued_at")?,
+                expires_at,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(page_from(items, limit, |c| Cursor {
+        key: c.issued_at.clone(),
+        id: c.id.clone(),
+    }))
+}

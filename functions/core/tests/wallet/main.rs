@@ -7,6 +7,7 @@
 
 mod support;
 
+mod coupons;
 mod ledger;
 mod pipeline;
 mod pos;

@@ -200,3 +200,27 @@ CREATE TABLE member_badges (
 -- Optional per-business cap on the share of a check that may be paid with
 -- points (whole percent, 1-100; NULL = no cap).
 ALTER TABLE businesses ADD COLUMN max_points_share_pct INTEGER CHECK (max_points_share_pct IS NULL OR (max_points_share_pct BETWEEN 1 AND 100));
+
+-- Cross-promo coupons: issued to a member for business_id (B) after a paid
+-- purchase at source_business_id (A) under a campaign; activated at the
+-- member's request (a short code valid until valid_until) and redeemed by
+-- one purchase at B. Checkout-promo issues and redeems them; the wallet
+-- lists them.
+CREATE TABLE coupons (
+    id                 TEXT PRIMARY KEY,
+    member_id          TEXT NOT NULL,
+    business_id        TEXT NOT NULL,
+    source_business_id TEXT,
+    campaign_id        TEXT,
+    title              TEXT NOT NULL,
+    bonus_pct          INTEGER NOT NULL DEFAULT 10 CHECK (bonus_pct BETWEEN 1 AND 100),
+    status             TEXT NOT NULL DEFAULT 'issued' CHECK (status IN ('issued', 'activated', 'redeemed', 'expired')),
+    activation_code    TEXT UNIQUE,
+    valid_until        TEXT,
+    issued_at          TEXT NOT NULL,
+    expires_at         TEXT NOT NULL,
+    redeemed_at        TEXT,
+    purchase_id        TEXT
+) STRICT;
+
+CREATE INDEX coupons_member ON coupons (member_id, issued_at, id);

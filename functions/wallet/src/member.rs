@@ -1,0 +1,82 @@
+//! `/wallet/...`: the logged-in member's own card, QR code, balance, ledger
+//! and coupons. Reads only.
+
+use krug_core::{
+    auth::{Need, Principal},
+    pagination::{parse_limit, Cursor},
+    wallet::{qr, queries},
+};
+use krug_spin_adapter::{json_response, require, ApiError, Ctx, Req};
+use qrcode::{render::svg, EcLevel, QrCode};
+use serde_json::json;
+use spin_sdk::http::Response;
+
+use crate::pos::qr_key;
+
+// The member behind an access token; API keys have no wallet.
+fn member_id(ctx: &Ctx, req: &Req) -> Result<String, ApiError> {
+    match require(ctx, req, &Need::Member)? {
+        Principal::Member { member_id, .. } => Ok(member_id),
+        Principal::ApiKey { .. } => Err(ApiError::forbidden("FORBIDDEN", "not allowed")),
+    }
+}
+
+fn page_args(req: &Req) -> Result<(u32, Option<Cursor>), ApiError> {
+    let limit = parse_limit(req.query_param("limit").as_deref())?;
+    let cursor = req
+        .query_param("cursor")
+        .map(|c| Cursor::decode(&c))
+        .transpose()?;
+    Ok((limit, cursor))
+}
+
+/// `GET /wallet`: card, tier, balance, expiring points, tier progress, badges.
+pub fn summary(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
+    let id = member_id(ctx, req)?;
+    json_response(200, &queries::summary(ctx.sql(), &id, ctx.clock().now())?)
+}
+
+/// `GET /wallet/qr`: a fresh signed token (accepted for 60 s) and its QR code
+/// as SVG. Issuing writes nothing: the token carries its own time and MAC.
+pub fn qr(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
+    let id = member_id(ctx, req)?;
+    let issued = qr::issue(&qr_key(ctx)?, &id, ctx.clock().now(), ctx.random())
+        .map_err(|e| ApiError::internal(format!("issuing a QR token: {e}")))?;
+    let code = QrCode::with_error_correction_level(issued.token.as_bytes(), EcLevel::M)
+        .map_err(|e| ApiError::internal(format!("rendering the QR code: {e}")))?;
+    let svg = code
+        .render::<svg::Color<'_>>()
+        .min_dimensions(240, 240)
+        .quiet_zone(true)
+        .build();
+    let body = json!({
+        "token": issued.token,
+        "expires_at": krug_core::db::ts(issued.expires_at),
+        "svg": svg,
+    });
+    // A token must never be served from a cache after it rotates.
+    Ok(Response::builder()
+        .status(200)
+        .header("content-type", "application/json; charset=utf-8")
+        .header("cache-control", "no-store")
+        .body(body.to_string())
+        .build())
+}
+
+/// `GET /wallet/ledger?limit&cursor`: entries, newest first.
+pub fn ledger(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
+    let id = member_id(ctx, req)?;
+    let (limit, cursor) = page_args(req)?;
+    let page =
+        queries::ledger_page(ctx.sql(), &id, limit, cursor.as_ref()).map_err(ApiError::from)?;
+    json_response(200, &page)
+}
+
+/// `GET /wallet/coupons?limit&cursor`: coupons issued to the member.
+pub fn coupons(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
+    let id = member_id(ctx, req)?;
+    let (limit, cursor) = page_args(req)?;
+    let page = queries::coupons_page(ctx.sql(), &id, ctx.clock().now(), limit, cursor.as_ref())
+        .map_err(ApiError::from)?;
+    json_response(200, &page)
+}
