@@ -94,6 +94,16 @@ impl Rows {
     pub fn first(&self) -> Option<Row<'_>> {
         self.iter().next()
     }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// True when no row came back.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
 }
 
 impl<'a> Row<'a> {
@@ -184,12 +194,18 @@ where
 /// for at most [`BUSY_BUDGET`].
 pub fn with_busy_retry<T>(mut op: impl FnMut() -> Result<T, StoreError>) -> Result<T, StoreError> {
     let started = std::time::Instant::now();
-    let mut pause = Duration::from_micros(200);
+    let mut pause = Duration::from_micros(100);
     loop {
         match op() {
             Err(StoreError::Busy) if started.elapsed() < BUSY_BUDGET => {
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(20));
+                // Half the pause plus a jitter from the clock, so waiting
+                // writers do not all wake together; a short cap, because
+                // the lock is held for one short transaction at a time.
+                let half = pause / 2;
+                let jitter_ns = u64::from(started.elapsed().subsec_nanos())
+                    % u64::try_from(half.as_nanos()).unwrap_or(1).max(1);
+                std::thread::sleep(half + Duration::from_nanos(jitter_ns));
+                pause = (pause * 2).min(Duration::from_millis(4));
             }
             other => return other,
         }
