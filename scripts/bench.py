@@ -6,6 +6,10 @@ and reports each host figure as a ratio of the floor's or the health route's.
 """
 
 import argparse
+import http.client
+import http.server
+import threading
+from concurrent.futures import ThreadPoolExecutor
 import json
 import os
 import re
@@ -103,10 +107,209 @@ def start_host(state_dir, port, env):
     return proc, (time.monotonic() - t0) * 1000
 
 
-def fmt_row(name, conns, r, base):
+class SmsGateway:
+    """The SMS gateway stand-in: remembers the last code sent to each phone."""
+
+    def __init__(self):
+        codes = self.codes = {}
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+                m = re.search(r"\b(\d{6})\b", body["text"])
+                codes[body["to"]] = m.group(1)
+                self.send_response(200)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+
+
+def call(port, method, path, body=None, token=None, source_ip=None, headers=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source_ip, 0) if source_ip else None)
+    hdrs = dict(headers or {})
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        hdrs["content-type"] = "application/json"
+    if token:
+        hdrs["authorization"] = f"Bearer {token}"
+    conn.request(method, path, body=data, headers=hdrs)
+    r = conn.getresponse()
+    raw = r.read()
+    conn.close()
+    return r.status, (json.loads(raw) if raw else None)
+
+
+def phone_of(i):
+    return f"+7915{i:07d}"
+
+
+def ip_of(i):
+    # One loopback source address per phone, so the per-IP code limit (20 an
+    # hour) is never what a benchmark measures.
+    return f"127.{2 + i // 62500}.{(i // 250) % 250}.{i % 250 + 1}"
+
+
+def request_codes(port, sms, first, n):
+    """Requests codes for phones first..first+n through POST /auth/otp."""
+    def one(i):
+        status, _ = call(port, "POST", "/api/v1/auth/otp", {"phone": phone_of(i)}, source_ip=ip_of(i))
+        return status
+    with ThreadPoolExecutor(8) as ex:
+        statuses = list(ex.map(one, range(first, first + n)))
+    bad = [s for s in statuses if s != 202]
+    if bad:
+        sys.exit(f"code requests failed: {bad[:5]}")
+    return [(phone_of(i), sms.codes[phone_of(i)]) for i in range(first, first + n)]
+
+
+def login(port, sms, i):
+    (phone, code), = request_codes(port, sms, i, 1)
+    status, body = call(port, "POST", "/api/v1/auth/verify", {"phone": phone, "code": code, "first_name": "Bench", "consents": {"personal_data": True}})
+    assert status == 200, body
+    return body["access_token"]
+
+
+def lua_script(directory, name, text):
+    path = os.path.join(directory, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+LUA_THREADS = """
+local threads = {}
+local next_id = 0
+function setup(thread)
+  thread:set("tid", next_id)
+  next_id = next_id + 1
+end
+"""
+
+
+def verify_script(directory, pairs, threads):
+    items = ",".join(f'{{"{p}","{c}"}}' for p, c in pairs)
+    return lua_script(directory, f"verify-{len(pairs)}-{threads}.lua", LUA_THREADS + f"""
+local items = {{{items}}}
+local n = 0
+request = function()
+  local i = tid + n * {threads} + 1
+  n = n + 1
+  local it = items[((i - 1) % #items) + 1]
+  local body = '{{"phone":"' .. it[1] .. '","code":"' .. it[2] .. '","consents":{{"personal_data":true}}}}'
+  return wrk.format("POST", "/api/v1/auth/verify", {{["content-type"] = "application/json"}}, body)
+end
+""")
+
+
+def get_script(directory, name, path, token):
+    return lua_script(directory, name, f"""
+request = function()
+  return wrk.format("GET", "{path}", {{["authorization"] = "Bearer {token}"}})
+end
+""")
+
+
+def pos_script(directory, name, route, token, bodies, tag):
+    items = ",".join("[=[" + b + "]=]" for b in bodies)
+    return lua_script(directory, name, LUA_THREADS + f"""
+local bodies = {{{items}}}
+local n = 0
+request = function()
+  n = n + 1
+  local body = bodies[((n + tid) % #bodies) + 1]
+  return wrk.format("POST", "/api/v1/pos/{route}", {{
+    ["content-type"] = "application/json",
+    ["authorization"] = "Bearer {token}",
+    ["idempotency-key"] = "{tag}-" .. tid .. "-" .. n,
+  }}, body)
+end
+""")
+
+
+def app_scenarios(port, sms, conns, duration, tmp):
+    """Sets up members, a business and its API key through the API, then
+    yields (name, conns, path, script) cells; scripts that need fresh data
+    (codes, QR tokens) are made just before their cell."""
+    admin = login(port, sms, 0)
+    status, biz = call(port, "POST", "/api/v1/admin/businesses", {"name": "Bench Cafe", "category": "gastronomy"}, token=admin)
+    assert status == 201, biz
+    status, key = call(port, "POST", f"/api/v1/admin/businesses/{biz['id']}/api-keys", {"name": "bench"}, token=admin)
+    assert status == 201, key
+    api_key = key["api_key"]
+    members = [login(port, sms, 1 + i) for i in range(20)]
+    cards = [call(port, "GET", "/api/v1/wallet", token=t)[1]["card_number"] for t in members]
+    # Enough points to redeem for the whole run (compensations are available at once).
+    for i, card in enumerate(cards):
+        for j in range(2):
+            status, body = call(port, "POST", "/api/v1/pos/compensations", {"member": {"card_number": card}, "points": 500_000_000, "reason": "bench", "order_ref": f"seed-{i}-{j}"}, token=api_key, headers={"idempotency-key": f"seed-{i}-{j}"})
+            assert status == 201, body
+
+    yield ("GET /api/v1/me (JWT + one SELECT)", None, "/api/v1/me", get_script(tmp, "me.lua", "/api/v1/me", members[0]))
+    next_phone = 1000
+    for c in conns:
+        # Codes live 5 minutes and each verifies once: fetch them per cell.
+        need = max(500, int(duration * 700))
+        pairs = request_codes(port, sms, next_phone, need)
+        next_phone += need
+        yield ("POST /api/v1/auth/verify (new member)", c, "/api/v1/auth/verify", verify_script(tmp, pairs, min(2, c)))
+    bodies = [json.dumps({"member": {"card_number": card}, "amount": 150_000, "category": "gastronomy"}) for card in cards]
+    yield ("POST /api/v1/pos/purchases (earn, 20 members)", None, "/api/v1/pos/purchases", pos_script(tmp, "earn.lua", "purchases", api_key, bodies, "earn"))
+    for c in conns:
+        # QR tokens are accepted for 60 s: issue them just before the cell.
+        tokens = [call(port, "GET", "/api/v1/wallet/qr", token=t)[1]["token"] for t in members]
+        bodies = [json.dumps({"member": {"qr_token": tok}, "points": 100, "order_ref": f"o-{i}"}) for i, tok in enumerate(tokens)]
+        yield ("POST /api/v1/pos/redemptions (20 members)", c, "/api/v1/pos/redemptions", pos_script(tmp, f"spend-{c}.lua", "redemptions", api_key, bodies, f"spend{c}"))
+    # Checkout: 500 active auto campaigns at this business, 10 of them
+    # matching the cart (stackable), 490 with a SKU the cart lacks.
+    for i in range(500):
+        body = {"name": f"Campaign {i}", "kind": "percent", "value": 1, "auto": True, "stackable": True, "businesses": [biz["id"]]}
+        if i >= 10:
+            body["conditions"] = {"skus": [f"NOT-IN-CART-{i}"]}
+        status, out = call(port, "POST", "/api/v1/admin/promos", body, token=admin)
+        assert status == 201, out
+    status, out = call(port, "POST", "/api/v1/admin/promos", {"code": "BENCH", "name": "Bench code", "kind": "fixed", "value": 100, "stackable": True, "businesses": [biz["id"]]}, token=admin)
+    assert status == 201, out
+    items = [{"sku": f"SKU-{i}", "category": "gastronomy", "quantity": 1 + i % 3, "unit_price": 10_000 + 137 * i} for i in range(20)]
+    quote_body = json.dumps({"business_id": biz["id"], "channel": "app", "items": items, "promo_codes": ["bench"]})
+    yield ("POST /api/v1/checkout/quote (20 lines, 500 campaigns, 10 apply)", None, "/api/v1/checkout/quote", lua_script(tmp, "quote.lua", f"""
+local body = [=[{quote_body}]=]
+request = function()
+  return wrk.format("POST", "/api/v1/checkout/quote", {{["content-type"] = "application/json", ["authorization"] = "Bearer {members[1]}"}}, body)
+end
+"""))
+    for c in conns:
+        # Reservations racing for one coded promo (unlimited uses), one per order.
+        token = login(port, sms, 100 + c)
+        head = json.dumps({"business_id": biz["id"], "channel": "app", "items": items[:3], "promo_codes": ["BENCH"]})[:-1]
+        yield ("POST /api/v1/checkout/reservations (contention: one promo)", c, "/api/v1/checkout/reservations", lua_script(tmp, f"reserve-{c}.lua", LUA_THREADS + f"""
+local n = 0
+request = function()
+  n = n + 1
+  local body = [=[{head}]=] .. ',"order_ref":"r{c}-' .. tid .. '-' .. n .. '"}}'
+  return wrk.format("POST", "/api/v1/checkout/reservations", {{["content-type"] = "application/json", ["authorization"] = "Bearer {token}"}}, body)
+end
+"""))
+    for c in conns:
+        tok = call(port, "GET", "/api/v1/wallet/qr", token=members[0])[1]["token"]
+        body = json.dumps({"member": {"qr_token": tok}, "points": 100, "order_ref": "hot"})
+        yield ("POST /api/v1/pos/redemptions (contention: one member)", c, "/api/v1/pos/redemptions", pos_script(tmp, f"hot-{c}.lua", "redemptions", api_key, [body], f"hot{c}"))
+
+
+def fmt_row(name, conns, r, base, health=None):
     ratio = r["rps"] / base["rps"] if base and base["rps"] else 1.0
+    vs_health = f"{r['rps'] / health['rps']:.2f}" if health and health["rps"] else "–"
     extra = f" non-2xx {r['non2xx']}" if r["non2xx"] else ""
-    return f"| {name} | {conns} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {ratio:.2f}{extra} |"
+    return f"| {name} | {conns} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {ratio:.2f} | {vs_health}{extra} |"
 
 
 def main():
@@ -122,6 +325,13 @@ def main():
     env = dict(os.environ)
     env["SPIN_VARIABLE_JWT_SECRET"] = os.urandom(32).hex()
     env["SPIN_VARIABLE_JOBS_TOKEN"] = os.urandom(16).hex()
+    sms = SmsGateway()
+    env["SPIN_VARIABLE_SMS_GATEWAY_URL"] = f"http://127.0.0.1:{sms.port}"
+    env["SPIN_VARIABLE_ADMIN_PHONES"] = phone_of(0)
+    # The benchmark measures throughput, not the anti-abuse caps.
+    env["SPIN_VARIABLE_MAX_PURCHASES_PER_BUSINESS_DAY"] = "1000000"
+    env["SPIN_VARIABLE_MAX_POINTS_PER_DAY"] = "1000000000"
+    env["SPIN_VARIABLE_COMPENSATION_CAP_PER_ORDER"] = "1000000000"
 
     say(f"# Krug benchmark — {time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} cores, wrk {args.duration}s per cell")
     say()
@@ -155,19 +365,28 @@ def main():
         for c in conns:
             results[name][c] = wrk(base + path, c, args.duration, script)
             peak_rss = max(peak_rss, rss_kb(host.p.pid)[0])
+    if not args.only or "app" in args.only.split(","):
+        tmp = tempfile.mkdtemp(prefix="krug-bench-lua-")
+        for name, only_c, path, script in app_scenarios(port, sms, conns, args.duration, tmp):
+            for c in [only_c] if only_c else conns:
+                results.setdefault(name, {})[c] = wrk(base + path, c, args.duration, script)
+                peak_rss = max(peak_rss, rss_kb(host.p.pid)[0])
+        shutil.rmtree(tmp, ignore_errors=True)
     _, hwm = rss_kb(host.p.pid)
     host.stop()
+    sms.stop()
     shutil.rmtree(state, ignore_errors=True)
 
-    say("## Throughput and latency (ratio = req/s ÷ native floor at the same concurrency)")
+    say("## Throughput and latency (req/s ÷ the native floor and ÷ the health route, same run, same concurrency)")
     say()
-    say("| route | conns | req/s | p50 ms | p99 ms | ratio |")
-    say("|---|---:|---:|---:|---:|---:|")
+    say("| route | conns | req/s | p50 ms | p99 ms | ÷ floor | ÷ health |")
+    say("|---|---:|---:|---:|---:|---:|---:|")
+    health = results.get("GET /api/v1/health (SQLite open + SELECT)", {})
     for c in conns:
         say(fmt_row("native hyper floor", c, floor_res[c], floor_res[c]))
     for name, by_c in results.items():
-        for c, r in by_c.items():
-            say(fmt_row(name, c, r, floor_res[c]))
+        for c, r in sorted(by_c.items()):
+            say(fmt_row(name, c, r, floor_res[c], health.get(c)))
     say()
     triv = results.get("GET /pos/ (static, no storage)")
     if triv:

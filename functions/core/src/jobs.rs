@@ -121,6 +121,7 @@ pub fn registry() -> Vec<Job> {
     }];
     jobs.extend(crate::auth::jobs::jobs());
     jobs.extend(crate::wallet::jobs::jobs());
+    jobs.extend(crate::promo::jobs::jobs());
     jobs
 }
 

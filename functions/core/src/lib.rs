@@ -21,6 +21,7 @@ pub mod jobs;
 pub mod migrate;
 pub mod pagination;
 pub mod ports;
+pub mod promo;
 pub mod types;
 pub mod wallet;
 

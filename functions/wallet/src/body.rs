@@ -90,6 +90,9 @@ pub struct Purchase {
     pub external_id: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
+    /// Activation code of a cross-promo coupon for this business.
+    #[serde(default)]
+    pub coupon_code: Option<String>,
 }
 
 /// `POST /pos/redemptions`.

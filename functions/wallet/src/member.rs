@@ -80,3 +80,19 @@ pub fn coupons(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
         .map_err(ApiError::from)?;
     json_response(200, &page)
 }
+
+/// `POST /wallet/coupons/{id}/activate` → `{activation_code, valid_until}`.
+pub fn activate_coupon(ctx: &Ctx, req: &Req, raw_id: &str) -> Result<Response, ApiError> {
+    let id = member_id(ctx, req)?;
+    let coupon = krug_core::types::Id::parse(raw_id, "id")
+        .map(|i| i.to_text())
+        .map_err(|_| ApiError::not_found("COUPON_NOT_FOUND", "no such coupon"))?;
+    let done = krug_core::promo::coupons::activate(
+        ctx.sql(),
+        ctx.clock().now(),
+        ctx.random(),
+        &id,
+        &coupon,
+    )?;
+    json_response(200, &done)
+}

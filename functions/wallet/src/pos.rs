@@ -139,6 +139,11 @@ pub fn purchase(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
             .as_deref()
             .map(|d| pos::note(d, "description"))
             .transpose()?,
+        coupon_code: b
+            .coupon_code
+            .as_deref()
+            .map(|c| pos::external_id(c, "coupon_code"))
+            .transpose()?,
     };
     with_env(ctx, &till, |env| reply(pos::purchase(env, &key, &cmd)?))
 }

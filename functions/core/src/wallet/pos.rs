@@ -149,6 +149,8 @@ pub struct PurchaseCmd {
     pub external_id: Option<String>,
     /// Free text (dropped for medical businesses).
     pub description: Option<String>,
+    /// Activation code of a cross-promo coupon for this business.
+    pub coupon_code: Option<String>,
 }
 
 /// `POST /pos/purchases` → 201 (200 for a repeated `external_id`).
@@ -170,6 +172,7 @@ pub fn purchase(env: &PosEnv<'_>, key: &Keyed, cmd: &PurchaseCmd) -> Result<Repl
                 description: cmd.description.clone(),
                 source: Source::Pos,
                 promo_multiplier: Ratio::ONE,
+                coupon_code: cmd.coupon_code.clone(),
                 actor: env.actor.clone(),
                 request_id: env.request_id.map(str::to_string),
             },
@@ -214,6 +217,16 @@ pub fn redeem(env: &PosEnv<'_>, key: &Keyed, cmd: &RedeemCmd) -> Result<Reply, W
             let max = i64::try_from(i128::from(check) * i128::from(pct) / 100).unwrap_or(i64::MAX);
             if cmd.points > max {
                 return Err(WalletError::PointsShareExceeded { max });
+            }
+        }
+        // Points held by a live checkout reservation are not spendable here.
+        let held = crate::promo::checkout::held_points(tx, &m.id, now)?;
+        if held > 0 {
+            let free = ledger::balance(tx, &m.id)?.available - held;
+            if cmd.points > free {
+                return Err(WalletError::InsufficientPoints {
+                    available: free.max(0),
+                });
             }
         }
         let redemption_id = Id::at(now, env.random).to_text();

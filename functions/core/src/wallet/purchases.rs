@@ -72,6 +72,8 @@ pub struct NewPurchase {
     pub source: Source,
     /// A `points_multiplier` promo applied at checkout (`Ratio::ONE` if none).
     pub promo_multiplier: Ratio,
+    /// The activation code of a cross-promo coupon for this business.
+    pub coupon_code: Option<String>,
     /// Who recorded it.
     pub actor: Actor,
     /// Request id for the audit log.
@@ -100,6 +102,10 @@ pub struct Recorded {
     pub tier: Tier,
     /// Badge codes awarded by this purchase.
     pub new_badges: Vec<String>,
+    /// Bonus points of a cross-promo coupon redeemed with this purchase.
+    pub cross_bonus: i64,
+    /// Coupons for partner businesses this purchase issued.
+    pub coupons_issued: Vec<String>,
 }
 
 /// Records a paid purchase and everything that follows from it.
@@ -196,6 +202,30 @@ pub fn record(
         debt_repaid = credited.settled_debt;
         available_at = Some(ts(matures_at));
     }
+    let cross_bonus = match &p.coupon_code {
+        Some(code) => crate::promo::coupons::redeem_in_purchase(
+            tx,
+            now,
+            random,
+            &p.actor,
+            &purchase_id,
+            &p.member.id,
+            &p.business.id,
+            p.amount,
+            code,
+            settings.ttl_days,
+        )?,
+        None => 0,
+    };
+    let coupons_issued = crate::promo::coupons::issue_for_purchase(
+        tx,
+        now,
+        random,
+        &purchase_id,
+        &p.member.id,
+        &p.business.id,
+        p.amount,
+    )?;
     add_to_budget(
         tx,
         now,
@@ -238,6 +268,8 @@ pub fn record(
         points_status,
         points_available_at: available_at,
         capped,
+        cross_bonus,
+        coupons_issued,
         debt_repaid,
         tier,
         new_badges,
@@ -276,6 +308,8 @@ fn existing(tx: &dyn Sql, p: &NewPurchase, ext: &str) -> Result<Option<Recorded>
         debt_repaid: 0,
         tier,
         new_badges: Vec::new(),
+        cross_bonus: 0,
+        coupons_issued: Vec::new(),
     }))
 }
 

@@ -192,6 +192,7 @@ fn buy(
                 description: Some("haircut".into()),
                 source: Source::Pos,
                 promo_multiplier: Ratio::ONE,
+                coupon_code: None,
                 actor: staff(),
                 request_id: None,
             },

@@ -43,6 +43,7 @@ fn record(
                 description: Some("root canal, tooth 36".into()),
                 source: Source::Pos,
                 promo_multiplier: Ratio::ONE,
+                coupon_code: None,
                 actor: staff(),
                 request_id: None,
             },

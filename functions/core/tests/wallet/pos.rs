@@ -348,6 +348,7 @@ fn racing_duplicates_of_one_purchase_record_it_once() {
                         category: None,
                         external_id: None,
                         description: None,
+                        coupon_code: None,
                     },
                 )
                 .unwrap()

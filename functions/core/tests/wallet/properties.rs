@@ -102,6 +102,7 @@ impl Run {
                             description: None,
                             source: Source::Pos,
                             promo_multiplier: Ratio::ONE,
+                            coupon_code: None,
                             actor: a.clone(),
                             request_id: None,
                         },

@@ -2,5 +2,6 @@
 //! capability, so the components are built and compiled once.
 
 mod auth;
+mod checkout;
 mod platform;
 mod wallet;

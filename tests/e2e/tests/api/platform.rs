@@ -47,6 +47,27 @@ fn openapi_document_is_served_and_lists_every_route() {
     ] {
         assert!(paths.contains_key(p), "{p} missing from OpenAPI");
     }
+    // Every API route the manifest serves is documented.
+    let manifest = std::fs::read_to_string(krug_e2e::repo_root().join("spin.toml")).unwrap();
+    for line in manifest.lines() {
+        let Some(route) = line
+            .trim()
+            .strip_prefix("route = \"")
+            .and_then(|r| r.strip_suffix('"'))
+        else {
+            continue;
+        };
+        if !route.starts_with("/api/") {
+            continue;
+        }
+        let prefix = route.trim_end_matches("/...");
+        assert!(
+            paths
+                .keys()
+                .any(|p| p == prefix || p.starts_with(&format!("{prefix}/"))),
+            "route {route} has no OpenAPI path"
+        );
+    }
 }
 
 #[test]

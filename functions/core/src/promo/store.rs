@@ -1,0 +1,485 @@
+//! Promo persistence and the admin/owner use cases: create, read, list,
+//! patch. Owners manage their own business's promos; admins manage every
+//! promo and are the only ones who create network-wide promos.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::error::PromoError;
+use super::input::{self, PromoView, RawPromo, UsageView};
+use super::model::{Conditions, Kind, Limits, Promo, Usage};
+use crate::audit::{self, AuditEntry};
+use crate::db::{immediate, ts, Row};
+use crate::pagination::{page_from, Cursor, Page};
+use crate::params;
+use crate::ports::{Clock, Random, Sql, SqlValue, StoreError};
+use crate::types::Id;
+
+/// Who manages promos or banners.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Manager {
+    /// A platform admin: every promo, network-wide ones included.
+    Admin {
+        /// Member id.
+        id: String,
+    },
+    /// The owner of one business: that business's promos only.
+    Owner {
+        /// Member id.
+        id: String,
+        /// Their business.
+        business_id: String,
+    },
+}
+
+impl Manager {
+    fn actor(&self) -> (&str, &'static str) {
+        match self {
+            Manager::Admin { id } => (id, "admin"),
+            Manager::Owner { id, .. } => (id, "staff"),
+        }
+    }
+
+    fn own_business(&self) -> Option<&str> {
+        match self {
+            Manager::Admin { .. } => None,
+            Manager::Owner { business_id, .. } => Some(business_id),
+        }
+    }
+}
+
+/// The ports a promo use case needs.
+#[derive(Clone, Copy)]
+pub struct PromoEnv<'a> {
+    /// SQLite.
+    pub sql: &'a dyn Sql,
+    /// Clock.
+    pub clock: &'a dyn Clock,
+    /// CSPRNG.
+    pub random: &'a dyn Random,
+    /// Request id, for the audit log.
+    pub request_id: Option<&'a str>,
+}
+
+const COLUMNS: &str = "id, code, name, kind, value, max_discount, buy_qty, free_qty, \
+    owner_business_id, businesses, conditions, limit_total, limit_per_member, \
+    limit_per_member_per_day, budget, stackable, priority, auto, active, created_at, updated_at";
+
+/// A stored promo with its bookkeeping.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// The promo.
+    pub promo: Promo,
+    /// Creating business, if an owner made it.
+    pub owner_business_id: Option<String>,
+    /// Created.
+    pub created_at: String,
+    /// Last changed.
+    pub updated_at: String,
+}
+
+fn decode(r: Row<'_>) -> Result<Stored, StoreError> {
+    let bad = |what: &str, e: String| StoreError::Other(format!("stored promo {what}: {e}"));
+    let kind = r.text("kind")?;
+    let promo = Promo {
+        id: r.text("id")?,
+        code: r.opt_text("code")?,
+        name: r.text("name")?,
+        kind: Kind::parse(&kind).ok_or_else(|| bad("kind", kind.clone()))?,
+        value: r.i64("value")?,
+        max_discount: r.opt_i64("max_discount")?,
+        buy_qty: r.i64("buy_qty")?,
+        free_qty: r.i64("free_qty")?,
+        businesses: serde_json::from_str(&r.text("businesses")?)
+            .map_err(|e| bad("businesses", e.to_string()))?,
+        conditions: serde_json::from_str::<Conditions>(&r.text("conditions")?)
+            .map_err(|e| bad("conditions", e.to_string()))?,
+        limits: Limits {
+            total: r.opt_i64("limit_total")?,
+            per_member: r.opt_i64("limit_per_member")?,
+            per_member_per_day: r.opt_i64("limit_per_member_per_day")?,
+            budget: r.opt_i64("budget")?,
+        },
+        stackable: r.i64("stackable")? != 0,
+        priority: r.i64("priority")?,
+        auto: r.i64("auto")? != 0,
+        active: r.i64("active")? != 0,
+    };
+    Ok(Stored {
+        promo,
+        owner_business_id: r.opt_text("owner_business_id")?,
+        created_at: r.text("created_at")?,
+        updated_at: r.text("updated_at")?,
+    })
+}
+
+/// The promo with `id`.
+pub fn get(sql: &dyn Sql, id: &str) -> Result<Option<Stored>, StoreError> {
+    let rows = sql.execute(
+        &format!("SELECT {COLUMNS} FROM promos WHERE id = ?"),
+        &params![id],
+    )?;
+    rows.first().map(decode).transpose()
+}
+
+fn code_taken(sql: &dyn Sql, code: &str, except: &str) -> Result<bool, StoreError> {
+    Ok(!sql
+        .execute(
+            "SELECT 1 FROM promos WHERE code = ? AND id <> ?",
+            &params![code, except],
+        )?
+        .is_empty())
+}
+
+fn business_exists(sql: &dyn Sql, id: &str) -> Result<bool, StoreError> {
+    Ok(!sql
+        .execute("SELECT 1 FROM businesses WHERE id = ?", &params![id])?
+        .is_empty())
+}
+
+// Owners act for their own business only; network-wide is admin-only.
+fn check_scope(sql: &dyn Sql, who: &Manager, promo: &mut Promo) -> Result<(), PromoError> {
+    if let Some(own) = who.own_business() {
+        if promo.businesses.is_empty() {
+            promo.businesses.push(own.to_string());
+        }
+        if promo.businesses.iter().any(|b| b != own) {
+            return Err(PromoError::Forbidden(
+                "an owner manages promos of their own business only",
+            ));
+        }
+    }
+    for (i, b) in promo.businesses.iter().enumerate() {
+        if !business_exists(sql, b)? {
+            return Err(crate::error::InvalidValue::new(
+                "BUSINESS_NOT_FOUND",
+                format!("businesses[{i}]"),
+                "no such business",
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+fn usage_view(sql: &dyn Sql, id: &str, now: DateTime<Utc>) -> Result<UsageView, StoreError> {
+    let rows = sql.execute(
+        "SELECT COUNT(*) AS n, COALESCE(SUM(discount), 0) AS d FROM promo_uses \
+         WHERE promo_id = ? AND (status = 'committed' OR (status = 'held' AND expires_at > ?))",
+        &params![id, ts(now)],
+    )?;
+    let r = rows
+        .first()
+        .ok_or_else(|| StoreError::Other("no usage row".into()))?;
+    Ok(UsageView {
+        uses: r.i64("n")?,
+        budget_spent: r.i64("d")?,
+    })
+}
+
+/// The view `GET` answers.
+pub fn view(sql: &dyn Sql, s: &Stored, now: DateTime<Utc>) -> Result<PromoView, StoreError> {
+    Ok(PromoView {
+        id: s.promo.id.clone(),
+        definition: input::raw_of(&s.promo),
+        owner_business_id: s.owner_business_id.clone(),
+        usage: usage_view(sql, &s.promo.id, now)?,
+        created_at: s.created_at.clone(),
+        updated_at: s.updated_at.clone(),
+    })
+}
+
+fn write(
+    tx: &dyn Sql,
+    p: &Promo,
+    owner: Option<&str>,
+    created_by: &str,
+    now: &str,
+    insert: bool,
+) -> Result<(), StoreError> {
+    let businesses =
+        serde_json::to_string(&p.businesses).map_err(|e| StoreError::Other(e.to_string()))?;
+    let conditions =
+        serde_json::to_string(&p.conditions).map_err(|e| StoreError::Other(e.to_string()))?;
+    let values = params![
+        p.code.as_deref(),
+        p.name.as_str(),
+        p.kind.as_str(),
+        p.value,
+        p.max_discount,
+        p.buy_qty,
+        p.free_qty,
+        businesses.as_str(),
+        conditions.as_str(),
+        p.limits.total,
+        p.limits.per_member,
+        p.limits.per_member_per_day,
+        p.limits.budget,
+        i64::from(p.stackable),
+        p.priority,
+        i64::from(p.auto),
+        i64::from(p.active),
+        now
+    ];
+    if insert {
+        let mut all = values;
+        all.extend(params![p.id.as_str(), owner, created_by, now]);
+        tx.execute(
+            "INSERT INTO promos (code, name, kind, value, max_discount, buy_qty, free_qty, businesses, \
+             conditions, limit_total, limit_per_member, limit_per_member_per_day, budget, stackable, \
+             priority, auto, active, updated_at, id, owner_business_id, created_by, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            &all,
+        )?;
+    } else {
+        let mut all = values;
+        all.push(SqlValue::Text(p.id.clone()));
+        tx.execute(
+            "UPDATE promos SET code = ?, name = ?, kind = ?, value = ?, max_discount = ?, buy_qty = ?, \
+             free_qty = ?, businesses = ?, conditions = ?, limit_total = ?, limit_per_member = ?, \
+             limit_per_member_per_day = ?, budget = ?, stackable = ?, priority = ?, auto = ?, active = ?, \
+             updated_at = ? WHERE id = ?",
+            &all,
+        )?;
+        tx.execute(
+            "DELETE FROM promo_businesses WHERE promo_id = ?",
+            &params![p.id.as_str()],
+        )?;
+    }
+    for b in &p.businesses {
+        tx.execute(
+            "INSERT INTO promo_businesses (promo_id, business_id) VALUES (?, ?)",
+            &params![p.id.as_str(), b.as_str()],
+        )?;
+    }
+    Ok(())
+}
+
+fn audit_change(
+    env: &PromoEnv<'_>,
+    tx: &dyn Sql,
+    who: &Manager,
+    action: &str,
+    p: &Promo,
+) -> Result<(), StoreError> {
+    let (id, role) = who.actor();
+    audit::record(
+        tx,
+        env.clock,
+        env.random,
+        &AuditEntry {
+            actor_id: Some(id),
+            actor_role: role,
+            action,
+            subject_type: "promo",
+            subject_id: &p.id,
+            details: json!({ "code": p.code, "kind": p.kind.as_str(), "active": p.active }),
+            request_id: env.request_id,
+        },
+    )?;
+    Ok(())
+}
+
+/// `POST /admin/promos` → the new promo.
+pub fn create(env: &PromoEnv<'_>, who: &Manager, raw: &RawPromo) -> Result<PromoView, PromoError> {
+    let now = env.clock.now();
+    let id = Id::at(now, env.random).to_text();
+    let mut promo = input::parse(raw, &id)?;
+    immediate(env.sql, |tx| {
+        check_scope(tx, who, &mut promo)?;
+        if let Some(code) = &promo.code {
+            if code_taken(tx, code, &promo.id)? {
+                return Err(PromoError::CodeTaken);
+            }
+        }
+        write(
+            tx,
+            &promo,
+            who.own_business(),
+            who.actor().0,
+            &ts(now),
+            true,
+        )?;
+        audit_change(env, tx, who, "promo.created", &promo)?;
+        let stored = get(tx, &promo.id)?.ok_or(PromoError::PromoNotFound)?;
+        Ok(view(tx, &stored, now)?)
+    })
+}
+
+// An owner sees their own business's promos; an admin every promo.
+fn visible(who: &Manager, s: &Stored) -> bool {
+    match who.own_business() {
+        None => true,
+        Some(own) => s.owner_business_id.as_deref() == Some(own),
+    }
+}
+
+/// `GET /admin/promos/{id}`.
+pub fn read(env: &PromoEnv<'_>, who: &Manager, id: &str) -> Result<PromoView, PromoError> {
+    let s = get(env.sql, id)?
+        .filter(|s| visible(who, s))
+        .ok_or(PromoError::PromoNotFound)?;
+    Ok(view(env.sql, &s, env.clock.now())?)
+}
+
+/// `PATCH /admin/promos/{id}`: the body's fields replace the current ones
+/// (objects such as `conditions` and `limits` are replaced whole), then the
+/// result is checked as a new promo would be.
+pub fn patch(
+    env: &PromoEnv<'_>,
+    who: &Manager,
+    id: &str,
+    changes: &serde_json::Map<String, serde_json::Value>,
+) -> Result<PromoView, PromoError> {
+    let now = env.clock.now();
+    immediate(env.sql, |tx| {
+        let s = get(tx, id)?
+            .filter(|s| visible(who, s))
+            .ok_or(PromoError::PromoNotFound)?;
+        let mut current = serde_json::to_value(input::raw_of(&s.promo))
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        if let Some(obj) = current.as_object_mut() {
+            for (k, v) in changes {
+                obj.insert(k.clone(), v.clone());
+            }
+        }
+        let de = current;
+        let raw: RawPromo = serde_path_to_error::deserialize(de).map_err(|e| {
+            crate::error::InvalidValue::new(
+                "INVALID_FIELD",
+                e.path().to_string(),
+                e.into_inner().to_string(),
+            )
+        })?;
+        let mut promo = input::parse(&raw, &s.promo.id)?;
+        check_scope(tx, who, &mut promo)?;
+        if let Some(code) = &promo.code {
+            if code_taken(tx, code, &promo.id)? {
+                return Err(PromoError::CodeTaken);
+            }
+        }
+        write(
+            tx,
+            &promo,
+            s.owner_business_id.as_deref(),
+            who.actor().0,
+            &ts(now),
+            false,
+        )?;
+        audit_change(env, tx, who, "promo.updated", &promo)?;
+        let stored = get(tx, &promo.id)?.ok_or(PromoError::PromoNotFound)?;
+        Ok(view(tx, &stored, now)?)
+    })
+}
+
+/// `GET /admin/promos`: newest first.
+pub fn list(
+    env: &PromoEnv<'_>,
+    who: &Manager,
+    limit: u32,
+    cursor: Option<&Cursor>,
+) -> Result<Page<PromoView>, PromoError> {
+    let mut sql = format!("SELECT {COLUMNS} FROM promos WHERE 1 = 1");
+    let mut args: Vec<SqlValue> = Vec::new();
+    if let Some(own) = who.own_business() {
+        sql.push_str(" AND owner_business_id = ?");
+        args.push(SqlValue::Text(own.to_string()));
+    }
+    if let Some(c) = cursor {
+        sql.push_str(" AND (created_at < ? OR (created_at = ? AND id < ?))");
+        args.extend(params![c.key.as_str(), c.key.as_str(), c.id.as_str()]);
+    }
+    sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ?");
+    args.push(SqlValue::Integer(i64::from(limit) + 1));
+    let rows = env.sql.execute(&sql, &args)?;
+    let now = env.clock.now();
+    let mut items = Vec::with_capacity(rows.len());
+    for r in rows.iter() {
+        items.push(view(env.sql, &decode(r)?, now)?);
+    }
+    Ok(page_from(items, limit, |v| Cursor {
+        key: v.created_at.clone(),
+        id: v.id.clone(),
+    }))
+}
+
+/// The promos a checkout at `business_id` considers: those whose code was
+/// typed (any state: the engine reports why one does not apply) and the
+/// active auto campaigns of this business or of the whole network.
+pub fn candidates(
+    sql: &dyn Sql,
+    business_id: &str,
+    codes: &[String],
+) -> Result<Vec<Promo>, StoreError> {
+    let mut out: Vec<Promo> = Vec::new();
+    if !codes.is_empty() {
+        let marks = vec!["?"; codes.len()].join(", ");
+        let args: Vec<SqlValue> = codes.iter().map(|c| SqlValue::Text(c.clone())).collect();
+        let rows = sql.execute(
+            &format!("SELECT {COLUMNS} FROM promos WHERE code IN ({marks})"),
+            &args,
+        )?;
+        for r in rows.iter() {
+            out.push(decode(r)?.promo);
+        }
+    }
+    let rows = sql.execute(
+        &format!(
+            "SELECT {COLUMNS} FROM promos WHERE auto = 1 AND active = 1 AND \
+             (businesses = '[]' OR id IN (SELECT promo_id FROM promo_businesses WHERE business_id = ?))"
+        ),
+        &params![business_id],
+    )?;
+    for r in rows.iter() {
+        let p = decode(r)?.promo;
+        if !out.iter().any(|o| o.id == p.id) {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
+/// Usage (committed + live holds) of `promo_ids`, overall and by
+/// `member_id` (today = the UTC date of `now`).
+pub fn usage(
+    sql: &dyn Sql,
+    promo_ids: &[String],
+    member_id: &str,
+    now: DateTime<Utc>,
+) -> Result<HashMap<String, Usage>, StoreError> {
+    let mut out = HashMap::new();
+    if promo_ids.is_empty() {
+        return Ok(out);
+    }
+    let marks = vec!["?"; promo_ids.len()].join(", ");
+    let mut args = params![member_id, member_id, day(now), ts(now)];
+    args.extend(promo_ids.iter().map(|p| SqlValue::Text(p.clone())));
+    let rows = sql.execute(
+        &format!(
+            "SELECT promo_id, COUNT(*) AS total, COALESCE(SUM(discount), 0) AS spent, \
+                    SUM(member_id = ?) AS member, SUM(member_id = ? AND day = ?) AS today \
+             FROM promo_uses WHERE (status = 'committed' OR (status = 'held' AND expires_at > ?)) \
+             AND promo_id IN ({marks}) GROUP BY promo_id"
+        ),
+        &args,
+    )?;
+    for r in rows.iter() {
+        out.insert(
+            r.text("promo_id")?,
+            Usage {
+                total: r.i64("total")?,
+                member: r.i64("member")?,
+                member_today: r.i64("today")?,
+                budget_spent: r.i64("spent")?,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// The UTC date of `now` (`YYYY-MM-DD`), the "day" of per-day limits.
+pub fn day(now: DateTime<Utc>) -> String {
+    now.format("%Y-%m-%d").to_string()
+}
