@@ -6,6 +6,8 @@ and reports each host figure as a ratio of the floor's or the health route's.
 """
 
 import argparse
+import hashlib
+import hmac
 import http.client
 import http.server
 import threading
@@ -179,6 +181,38 @@ def login(port, sms, i):
     return body["access_token"]
 
 
+WEBHOOK_SECRET = "bench-webhook-secret"
+
+
+def signed_events(business_id, member_id, first, n, distinct):
+    """n generic payment.succeeded deliveries cycling over `distinct` events,
+    each signed now (valid for 300 s)."""
+    out = []
+    t = int(time.time())
+    for i in range(n):
+        k = first + i % distinct
+        body = json.dumps({"id": f"evt_{k}", "type": "payment.succeeded", "created": t, "data": {
+            "payment_id": f"pay_{k}", "business_id": business_id, "amount": 10_000 + k % 5000,
+            "currency": "RUB", "member_id": member_id}}, separators=(",", ":"))
+        sig = hmac.new(WEBHOOK_SECRET.encode(), f"{t}.{body}".encode(), hashlib.sha256).hexdigest()
+        out.append((body, f"t={t},v1={sig}"))
+    return out
+
+
+def webhook_script(directory, name, events, threads):
+    items = ",".join("{[=[" + b + "]=],\"" + sig + "\"}" for b, sig in events)
+    return lua_script(directory, name, LUA_THREADS + f"""
+local items = {{{items}}}
+local n = 0
+request = function()
+  local i = tid + n * {threads} + 1
+  n = n + 1
+  local it = items[((i - 1) % #items) + 1]
+  return wrk.format("POST", "/webhooks/payments/generic", {{["content-type"] = "application/json", ["krug-signature"] = it[2]}}, it[1])
+end
+""")
+
+
 def lua_script(directory, name, text):
     path = os.path.join(directory, name)
     with open(path, "w") as f:
@@ -299,6 +333,18 @@ request = function()
   return wrk.format("POST", "/api/v1/checkout/reservations", {{["content-type"] = "application/json", ["authorization"] = "Bearer {token}"}}, body)
 end
 """))
+    # Payment webhooks: all-new events, then a duplicate-heavy mix (1 000
+    # events delivered over and over). Signed just before each cell.
+    status, me = call(port, "GET", "/api/v1/me", token=members[2])
+    member_id = me["id"]
+    next_event = 0
+    for c in conns:
+        events = signed_events(biz["id"], member_id, next_event, max(2000, duration * 900), max(2000, duration * 900))
+        next_event += len(events)
+        yield ("POST /webhooks/payments/generic (unique events)", c, "/webhooks/payments/generic", webhook_script(tmp, f"hook-{c}.lua", events, min(2, c)))
+    for c in conns:
+        events = signed_events(biz["id"], member_id, 10_000_000 + 1000 * c, 4000, 1000)
+        yield ("POST /webhooks/payments/generic (duplicate-heavy: 1 000 events cycled)", c, "/webhooks/payments/generic", webhook_script(tmp, f"dup-{c}.lua", events, min(2, c)))
     for c in conns:
         tok = call(port, "GET", "/api/v1/wallet/qr", token=members[0])[1]["token"]
         body = json.dumps({"member": {"qr_token": tok}, "points": 100, "order_ref": "hot"})
@@ -328,6 +374,7 @@ def main():
     sms = SmsGateway()
     env["SPIN_VARIABLE_SMS_GATEWAY_URL"] = f"http://127.0.0.1:{sms.port}"
     env["SPIN_VARIABLE_ADMIN_PHONES"] = phone_of(0)
+    env["SPIN_VARIABLE_PAYMENTS_WEBHOOK_SECRET"] = WEBHOOK_SECRET
     # The benchmark measures throughput, not the anti-abuse caps.
     env["SPIN_VARIABLE_MAX_PURCHASES_PER_BUSINESS_DAY"] = "1000000"
     env["SPIN_VARIABLE_MAX_POINTS_PER_DAY"] = "1000000000"

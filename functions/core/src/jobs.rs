@@ -122,6 +122,7 @@ pub fn registry() -> Vec<Job> {
     jobs.extend(crate::auth::jobs::jobs());
     jobs.extend(crate::wallet::jobs::jobs());
     jobs.extend(crate::promo::jobs::jobs());
+    jobs.extend(crate::payments::jobs::jobs());
     jobs
 }
 

@@ -20,6 +20,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod migrate;
 pub mod pagination;
+pub mod payments;
 pub mod ports;
 pub mod promo;
 pub mod types;

@@ -32,7 +32,7 @@ mod serve;
 pub use auth::{principal, require};
 pub use ctx::Ctx;
 pub use error::ApiError;
-pub use json::{json_response, no_content, parse_json};
+pub use json::{json_response, no_content, parse_json, parse_json_bytes};
 pub use ports::{SpinClock, SpinHttp, SpinKv, SpinRandom, SpinSql, SpinVariables};
 pub use request::{Limits, Req};
 pub use serve::{health, serve};

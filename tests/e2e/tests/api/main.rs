@@ -3,5 +3,6 @@
 
 mod auth;
 mod checkout;
+mod payments;
 mod platform;
 mod wallet;
