@@ -37,6 +37,7 @@ CREATE TABLE promos (
 CREATE UNIQUE INDEX promos_code ON promos (code) WHERE code IS NOT NULL;
 CREATE INDEX promos_owner ON promos (owner_business_id, created_at, id);
 CREATE INDEX promos_created ON promos (created_at, id);
+CREATE INDEX promos_updated ON promos (updated_at);
 
 -- Which businesses a promo applies at (mirrors promos.businesses), so the
 -- auto campaigns of one business are found by index.

@@ -72,8 +72,8 @@ fn process(ctx: &Ctx, provider: &'static str, event: &Event) -> Result<Response,
         settings: &settings,
         request_id: Some(ctx.request_id()),
     };
+    // Counted by process itself, in its transaction.
     let outcome = webhook::process(&env, event)?;
-    count(ctx, provider, outcome.status);
     log(ctx, provider, &event.event_id, outcome.status, "");
     json_response(200, &json!({ "status": outcome.status }))
 }

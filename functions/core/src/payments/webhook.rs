@@ -209,43 +209,77 @@ pub fn counters(sql: &dyn Sql) -> Result<Vec<(String, String, i64)>, StoreError>
     .collect()
 }
 
-/// Processes `e` exactly once.
+/// Processes `e` exactly once, and counts the delivery (processed or
+/// duplicate) in the same transaction.
 pub fn process(env: &WebhookEnv<'_>, e: &Event) -> Result<Outcome, WebhookError> {
     let now = env.clock.now();
+    // A redelivery of a recorded event is answered without taking the write
+    // lock for the whole event; the insert below still decides races.
+    let seen = !env
+        .sql
+        .execute(
+            "SELECT 1 FROM payment_events WHERE provider = ? AND event_id = ?",
+            &params![e.provider, e.event_id.as_str()],
+        )?
+        .is_empty();
+    if seen {
+        count(env.sql, e.provider, "duplicate")?;
+        return Ok(Outcome {
+            status: "duplicate",
+            detail: Value::Null,
+        });
+    }
     let outcome = immediate(env.sql, |tx| -> Result<Outcome, WebhookError> {
-        tx.execute(
-            "INSERT INTO payment_events (provider, event_id, type, payment_id, outcome, received_at) \
-             VALUES (?, ?, ?, ?, 'processed', ?) ON CONFLICT DO NOTHING",
-            &params![e.provider, e.event_id.as_str(), e.kind.as_str(), e.payment_id.as_str(), ts(now)],
-        )?;
-        if tx.changes()? == 0 {
-            return Ok(Outcome {
-                status: "duplicate",
-                detail: Value::Null,
-            });
-        }
-        let env = WebhookEnv { sql: tx, ..*env };
-        let detail = match e.kind {
-            Kind::PaymentSucceeded => paid(&env, e, now)?,
-            Kind::PaymentCanceled => canceled(&env, e, now)?,
-            Kind::RefundSucceeded => refunded(&env, e, now)?,
-        };
-        if detail.get("duplicate_payment").is_some() {
-            tx.execute(
-                "UPDATE payment_events SET outcome = 'duplicate' WHERE provider = ? AND event_id = ?",
-                &params![e.provider, e.event_id.as_str()],
-            )?;
-            return Ok(Outcome {
-                status: "duplicate",
-                detail,
-            });
-        }
-        Ok(Outcome {
-            status: "processed",
-            detail,
-        })
+        let outcome = process_in(env, tx, e, now)?;
+        count(tx, e.provider, outcome.status)?;
+        Ok(outcome)
     })?;
     Ok(outcome)
+}
+
+fn process_in(
+    env: &WebhookEnv<'_>,
+    tx: &dyn Sql,
+    e: &Event,
+    now: DateTime<Utc>,
+) -> Result<Outcome, WebhookError> {
+    tx.execute(
+        "INSERT INTO payment_events (provider, event_id, type, payment_id, outcome, received_at) \
+             VALUES (?, ?, ?, ?, 'processed', ?) ON CONFLICT DO NOTHING",
+        &params![
+            e.provider,
+            e.event_id.as_str(),
+            e.kind.as_str(),
+            e.payment_id.as_str(),
+            ts(now)
+        ],
+    )?;
+    if tx.changes()? == 0 {
+        return Ok(Outcome {
+            status: "duplicate",
+            detail: Value::Null,
+        });
+    }
+    let env = WebhookEnv { sql: tx, ..*env };
+    let detail = match e.kind {
+        Kind::PaymentSucceeded => paid(&env, e, now)?,
+        Kind::PaymentCanceled => canceled(&env, e, now)?,
+        Kind::RefundSucceeded => refunded(&env, e, now)?,
+    };
+    if detail.get("duplicate_payment").is_some() {
+        tx.execute(
+            "UPDATE payment_events SET outcome = 'duplicate' WHERE provider = ? AND event_id = ?",
+            &params![e.provider, e.event_id.as_str()],
+        )?;
+        return Ok(Outcome {
+            status: "duplicate",
+            detail,
+        });
+    }
+    Ok(Outcome {
+        status: "processed",
+        detail,
+    })
 }
 
 fn payment_row(

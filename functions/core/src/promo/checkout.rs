@@ -307,9 +307,20 @@ fn price(
     c: &Checkout,
     now: DateTime<Utc>,
 ) -> Result<(Quote, Business), PromoError> {
+    let candidates = store::candidates(sql, &c.business_id, &upper_codes(&c.codes))?;
+    price_with(sql, member_id, c, now, candidates)
+}
+
+// Prices against candidates the caller loaded.
+fn price_with(
+    sql: &dyn Sql,
+    member_id: &str,
+    c: &Checkout,
+    now: DateTime<Utc>,
+    candidates: Vec<super::model::Promo>,
+) -> Result<(Quote, Business), PromoError> {
     let (b, tz) = business_tz(sql, &c.business_id)?;
     let facts = member_facts(sql, member_id, &b, now)?;
-    let candidates = store::candidates(sql, &b.id, &upper_codes(&c.codes))?;
     let ids: Vec<String> = candidates.iter().map(|p| p.id.clone()).collect();
     let usage = store::usage(sql, &ids, member_id, now)?;
     let quote = engine::quote(&QuoteInput {
@@ -405,8 +416,19 @@ pub fn reserve(
     precheck(env, member_id, ip, c)?;
     let now = env.clock.now();
     let expires = now + Duration::minutes(HOLD_MINUTES);
+    // Promo definitions are read before taking the write lock (decoding
+    // hundreds of campaigns inside it would serialise every checkout on
+    // it); inside, they are re-read only if one changed meanwhile. Usage is
+    // always read inside, so limits stay exact.
+    let codes = upper_codes(&c.codes);
+    let loaded = store::candidates(env.sql, &c.business_id, &codes)?;
     let result = immediate(env.sql, |tx| {
-        let (q, b) = price(tx, member_id, c, now)?;
+        let candidates = if store::changed_since(tx, now)? {
+            store::candidates(tx, &c.business_id, &codes)?
+        } else {
+            loaded.clone()
+        };
+        let (q, b) = price_with(tx, member_id, c, now, candidates)?;
         if !q.rejected.is_empty() {
             // A reservation holds exactly the terms the member asked for:
             // a typed code that does not apply refuses it, with nothing
@@ -574,60 +596,59 @@ pub fn commit_in(
 ) -> Result<Value, PromoError> {
     let now = env.clock.now();
     let tx = env.sql;
-    {
-        let r = load(tx, reservation_id)?
-            .filter(|r| field(r, "business_id") == business_id)
-            .ok_or(PromoError::ReservationNotFound)?;
-        let answer = |r: &Value, status: &str, points_earned: Value| {
-            json!({
-                "reservation_id": r["id"], "status": status, "order_ref": r["order_ref"],
-                "total": r["total"], "points_spent": r["points_applied"],
-                "purchase_id": r["purchase_id"], "points_earned": points_earned,
+    let r = load(tx, reservation_id)?
+        .filter(|r| field(r, "business_id") == business_id)
+        .ok_or(PromoError::ReservationNotFound)?;
+    let answer = |r: &Value, status: &str, points_earned: Value| {
+        json!({
+            "reservation_id": r["id"], "status": status, "order_ref": r["order_ref"],
+            "total": r["total"], "points_spent": r["points_applied"],
+            "purchase_id": r["purchase_id"], "points_earned": points_earned,
+        })
+    };
+    match field(&r, "status") {
+        "committed" => return Ok(answer(&r, "committed", Value::Null)),
+        "held" if field(&r, "expires_at") > ts(now).as_str() => {}
+        "held" => {
+            return Err(PromoError::ReservationNotHeld {
+                status: "expired".into(),
             })
-        };
-        match field(&r, "status") {
-            "committed" => return Ok(answer(&r, "committed", Value::Null)),
-            "held" if field(&r, "expires_at") > ts(now).as_str() => {}
-            "held" => {
-                return Err(PromoError::ReservationNotHeld {
-                    status: "expired".into(),
-                })
-            }
-            other => {
-                return Err(PromoError::ReservationNotHeld {
-                    status: other.into(),
-                })
-            }
         }
-        let b = member::business(tx, business_id)?.ok_or(PromoError::BusinessNotFound)?;
-        let m = member::by_id(tx, field(&r, "member_id"))?.ok_or(PromoError::MemberNotFound)?;
-        let points = r["points_applied"].as_i64().unwrap_or(0);
-        let order_ref = field(&r, "order_ref").to_string();
-        let mut redemption_id: Option<String> = None;
-        if points > 0 {
-            let rid = Id::at(now, env.random).to_text();
-            let description = format!("Paid with points at {}", b.name);
-            let entry = ledger::debit(
-                tx,
-                now,
-                env.random,
-                &Posting {
-                    member_id: &m.id,
-                    business_id: Some(&b.id),
-                    cause_type: CauseType::Redemption,
-                    cause_id: &rid,
-                    actor,
-                    reason: None,
-                    description: Some(&description),
-                },
-                EntryKind::Spend,
-                points,
-            )
-            .map_err(|e| match e {
-                LedgerError::Insufficient { .. } => PromoError::PointsUnavailable,
-                LedgerError::Store(s) => PromoError::Unknown(s),
-            })?;
-            tx.execute(
+        other => {
+            return Err(PromoError::ReservationNotHeld {
+                status: other.into(),
+            })
+        }
+    }
+    let b = member::business(tx, business_id)?.ok_or(PromoError::BusinessNotFound)?;
+    let m = member::by_id(tx, field(&r, "member_id"))?.ok_or(PromoError::MemberNotFound)?;
+    let points = r["points_applied"].as_i64().unwrap_or(0);
+    let order_ref = field(&r, "order_ref").to_string();
+    let mut redemption_id: Option<String> = None;
+    if points > 0 {
+        let rid = Id::at(now, env.random).to_text();
+        let description = format!("Paid with points at {}", b.name);
+        let entry = ledger::debit(
+            tx,
+            now,
+            env.random,
+            &Posting {
+                member_id: &m.id,
+                business_id: Some(&b.id),
+                cause_type: CauseType::Redemption,
+                cause_id: &rid,
+                actor,
+                reason: None,
+                description: Some(&description),
+            },
+            EntryKind::Spend,
+            points,
+        )
+        .map_err(|e| match e {
+            LedgerError::Insufficient { .. } => PromoError::PointsUnavailable,
+            LedgerError::Store(s) => PromoError::Unknown(s),
+        })?;
+        tx.execute(
                 "INSERT INTO redemptions (id, member_id, business_id, order_ref, points, check_amount, \
                  entry_id, actor_role, actor_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 &params![
@@ -643,49 +664,48 @@ pub fn commit_in(
                     ts(now)
                 ],
             )?;
-            redemption_id = Some(rid);
-        }
-        let total = sale
-            .amount
-            .unwrap_or_else(|| r["total"].as_i64().unwrap_or(0));
-        let mut purchase_id: Option<String> = None;
-        let mut earned = Value::from(0);
-        if total > 0 {
-            let rec = purchases::record(
-                tx,
-                env.clock,
-                env.random,
-                settings,
-                &NewPurchase {
-                    member: m.clone(),
-                    business: b.clone(),
-                    amount: total,
-                    category: None,
-                    external_id: Some(sale.external_id.clone()),
-                    description: None,
-                    source: sale.source,
-                    promo_multiplier: ratio(field(&r, "promo_multiplier")),
-                    coupon_code: None,
-                    actor: actor.clone(),
-                    request_id: env.request_id.map(str::to_string),
-                },
-            )?;
-            earned = Value::from(rec.points_earned);
-            purchase_id = Some(rec.purchase_id);
-        }
-        tx.execute(
+        redemption_id = Some(rid);
+    }
+    let total = sale
+        .amount
+        .unwrap_or_else(|| r["total"].as_i64().unwrap_or(0));
+    let mut purchase_id: Option<String> = None;
+    let mut earned = Value::from(0);
+    if total > 0 {
+        let rec = purchases::record(
+            tx,
+            env.clock,
+            env.random,
+            settings,
+            &NewPurchase {
+                member: m.clone(),
+                business: b.clone(),
+                amount: total,
+                category: None,
+                external_id: Some(sale.external_id.clone()),
+                description: None,
+                source: sale.source,
+                promo_multiplier: ratio(field(&r, "promo_multiplier")),
+                coupon_code: None,
+                actor: actor.clone(),
+                request_id: env.request_id.map(str::to_string),
+            },
+        )?;
+        earned = Value::from(rec.points_earned);
+        purchase_id = Some(rec.purchase_id);
+    }
+    tx.execute(
             "UPDATE reservations SET status = 'committed', committed_at = ?, purchase_id = ?, redemption_id = ? \
              WHERE id = ? AND status = 'held'",
             &params![ts(now), purchase_id.as_deref(), redemption_id.as_deref(), reservation_id],
         )?;
-        tx.execute(
-            "UPDATE promo_uses SET status = 'committed' WHERE reservation_id = ? AND status = 'held'",
-            &params![reservation_id],
-        )?;
-        let mut r = r;
-        r["purchase_id"] = json!(purchase_id);
-        Ok(answer(&r, "committed", earned))
-    }
+    tx.execute(
+        "UPDATE promo_uses SET status = 'committed' WHERE reservation_id = ? AND status = 'held'",
+        &params![reservation_id],
+    )?;
+    let mut r = r;
+    r["purchase_id"] = json!(purchase_id);
+    Ok(answer(&r, "committed", earned))
 }
 
 /// `DELETE /checkout/reservations/{id}` by the member who made it: frees

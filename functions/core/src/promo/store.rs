@@ -441,6 +441,17 @@ pub fn candidates(
     Ok(out)
 }
 
+/// True when any promo was created or changed at or after `since`: a copy
+/// of the candidates loaded before then may be stale.
+pub fn changed_since(sql: &dyn Sql, since: DateTime<Utc>) -> Result<bool, StoreError> {
+    Ok(!sql
+        .execute(
+            "SELECT 1 FROM promos WHERE updated_at >= ? LIMIT 1",
+            &params![ts(since)],
+        )?
+        .is_empty())
+}
+
 /// Usage (committed + live holds) of `promo_ids`, overall and by
 /// `member_id` (today = the UTC date of `now`).
 pub fn usage(
