@@ -333,8 +333,9 @@ request = function()
   return wrk.format("POST", "/api/v1/checkout/reservations", {{["content-type"] = "application/json", ["authorization"] = "Bearer {token}"}}, body)
 end
 """))
-    # Payment webhooks: all-new events, then a duplicate-heavy mix (1 000
-    # events delivered over and over). Signed just before each cell.
+    # Payment webhooks: all-new events, then a duplicate-heavy mix (100
+    # events delivered over and over: after the first 100, all duplicates).
+    # Signed just before each cell.
     status, me = call(port, "GET", "/api/v1/me", token=members[2])
     member_id = me["id"]
     next_event = 0
@@ -343,8 +344,8 @@ end
         next_event += len(events)
         yield ("POST /webhooks/payments/generic (unique events)", c, "/webhooks/payments/generic", webhook_script(tmp, f"hook-{c}.lua", events, min(2, c)))
     for c in conns:
-        events = signed_events(biz["id"], member_id, 10_000_000 + 1000 * c, 4000, 1000)
-        yield ("POST /webhooks/payments/generic (duplicate-heavy: 1 000 events cycled)", c, "/webhooks/payments/generic", webhook_script(tmp, f"dup-{c}.lua", events, min(2, c)))
+        events = signed_events(biz["id"], member_id, 10_000_000 + 1000 * c, 4000, 100)
+        yield ("POST /webhooks/payments/generic (duplicate-heavy: 100 events cycled)", c, "/webhooks/payments/generic", webhook_script(tmp, f"dup-{c}.lua", events, min(2, c)))
     for c in conns:
         tok = call(port, "GET", "/api/v1/wallet/qr", token=members[0])[1]["token"]
         body = json.dumps({"member": {"qr_token": tok}, "points": 100, "order_ref": "hot"})
