@@ -4,7 +4,6 @@
 use krug_core::{
     audit::{self, AuditFilter},
     auth::{api_keys, businesses, staff, Actor, Need, Principal, StaffRole},
-    pagination::{parse_limit, Cursor},
     types::Id,
 };
 use krug_spin_adapter::{json_response, no_content, parse_json, require, ApiError, Ctx, Req};
@@ -63,11 +62,7 @@ pub fn list_businesses(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
             _ => return Err(ApiError::forbidden("FORBIDDEN", "not allowed")),
         }
     };
-    let limit = parse_limit(req.query_param("limit").as_deref())?;
-    let cursor = req
-        .query_param("cursor")
-        .map(|c| Cursor::decode(&c))
-        .transpose()?;
+    let (limit, cursor) = req.page()?;
     let page = businesses::list(ctx.sql(), only.as_deref(), limit, cursor.as_ref())
         .map_err(ApiError::from)?;
     json_response(200, &page)
@@ -172,11 +167,7 @@ pub fn audit(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
         subject_type: filter_param(req, "subject_type")?,
         subject_id: filter_param(req, "subject_id")?,
     };
-    let limit = parse_limit(req.query_param("limit").as_deref())?;
-    let cursor = req
-        .query_param("cursor")
-        .map(|c| Cursor::decode(&c))
-        .transpose()?;
+    let (limit, cursor) = req.page()?;
     let page = audit::list(ctx.sql(), &filter, limit, cursor.as_ref())?;
     json_response(200, &page)
 }

@@ -4,7 +4,6 @@
 use krug_core::{
     auth::Need,
     auth::{Principal, StaffRole},
-    pagination::{parse_limit, Cursor},
     promo::{
         banners::{self, RawBanner},
         coupons::{self, RawCrossPromo},
@@ -48,15 +47,6 @@ fn path_id(raw: &str, what: &str) -> Result<String, ApiError> {
     })
 }
 
-fn page_args(req: &Req) -> Result<(u32, Option<Cursor>), ApiError> {
-    let limit = parse_limit(req.query_param("limit").as_deref())?;
-    let cursor = req
-        .query_param("cursor")
-        .map(|c| Cursor::decode(&c))
-        .transpose()?;
-    Ok((limit, cursor))
-}
-
 fn object(req: &Req) -> Result<Map<String, Value>, ApiError> {
     match parse_json::<Value>(req)? {
         Value::Object(m) => Ok(m),
@@ -78,7 +68,7 @@ pub fn create_promo(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
 /// `GET /admin/promos`.
 pub fn list_promos(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
     let who = manager(ctx, req)?;
-    let (limit, cursor) = page_args(req)?;
+    let (limit, cursor) = req.page()?;
     json_response(200, &store::list(&env(ctx), &who, limit, cursor.as_ref())?)
 }
 
@@ -107,7 +97,7 @@ pub fn create_banner(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
 /// `GET /admin/banners`.
 pub fn list_banners(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
     let who = manager(ctx, req)?;
-    let (limit, cursor) = page_args(req)?;
+    let (limit, cursor) = req.page()?;
     json_response(
         200,
         &banners::list(&env(ctx), &who, limit, cursor.as_ref())?,
@@ -148,7 +138,7 @@ pub fn create_cross_promo(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
 /// `GET /admin/cross-promos` (admins).
 pub fn list_cross_promos(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
     require(ctx, req, &Need::Admin)?;
-    let (limit, cursor) = page_args(req)?;
+    let (limit, cursor) = req.page()?;
     let page =
         coupons::list_campaigns(ctx.sql(), limit, cursor.as_ref()).map_err(ApiError::from)?;
     json_response(200, &page)

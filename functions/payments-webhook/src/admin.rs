@@ -1,11 +1,7 @@
 //! `/api/v1/admin/commission-rates` (admins): commission rates per business
 //! with effective dates.
 
-use krug_core::{
-    auth::Need,
-    pagination::{parse_limit, Cursor},
-    payments::commission,
-};
+use krug_core::{auth::Need, payments::commission};
 use krug_spin_adapter::{json_response, parse_json, require, ApiError, Ctx, Req};
 use spin_sdk::http::Response;
 
@@ -27,11 +23,7 @@ pub fn set_rate(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
 /// `GET /admin/commission-rates?business_id=` (admins): newest first.
 pub fn list(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
     require(ctx, req, &Need::Admin)?;
-    let limit = parse_limit(req.query_param("limit").as_deref())?;
-    let cursor = req
-        .query_param("cursor")
-        .map(|c| Cursor::decode(&c))
-        .transpose()?;
+    let (limit, cursor) = req.page()?;
     let business = req.query_param("business_id");
     let page = commission::list_rates(ctx.sql(), business.as_deref(), limit, cursor.as_ref())
         .map_err(ApiError::from)?;

@@ -170,6 +170,17 @@ impl Req {
         Some(ip.trim_start_matches('[').trim_end_matches(']').to_string())
     }
 
+    /// The `limit` (default 20, at most 100) and opaque `cursor` query
+    /// parameters of a list route; 422 `INVALID_LIMIT` / `INVALID_CURSOR`.
+    pub fn page(&self) -> Result<(u32, Option<krug_core::pagination::Cursor>), ApiError> {
+        let limit = krug_core::pagination::parse_limit(self.query_param("limit").as_deref())?;
+        let cursor = self
+            .query_param("cursor")
+            .map(|c| krug_core::pagination::Cursor::decode(&c))
+            .transpose()?;
+        Ok((limit, cursor))
+    }
+
     /// The `Idempotency-Key` header, if any.
     pub fn idempotency_key(&self) -> Option<&str> {
         self.header("idempotency-key")

@@ -3,7 +3,6 @@
 
 use krug_core::{
     auth::{Need, Principal},
-    pagination::{parse_limit, Cursor},
     wallet::{qr, queries},
 };
 use krug_spin_adapter::{json_response, require, ApiError, Ctx, Req};
@@ -19,15 +18,6 @@ fn member_id(ctx: &Ctx, req: &Req) -> Result<String, ApiError> {
         Principal::Member { member_id, .. } => Ok(member_id),
         Principal::ApiKey { .. } => Err(ApiError::forbidden("FORBIDDEN", "not allowed")),
     }
-}
-
-fn page_args(req: &Req) -> Result<(u32, Option<Cursor>), ApiError> {
-    let limit = parse_limit(req.query_param("limit").as_deref())?;
-    let cursor = req
-        .query_param("cursor")
-        .map(|c| Cursor::decode(&c))
-        .transpose()?;
-    Ok((limit, cursor))
 }
 
 /// `GET /wallet`: card, tier, balance, expiring points, tier progress, badges.
@@ -66,7 +56,7 @@ pub fn qr(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
 /// `GET /wallet/ledger?limit&cursor`: entries, newest first.
 pub fn ledger(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
     let id = member_id(ctx, req)?;
-    let (limit, cursor) = page_args(req)?;
+    let (limit, cursor) = req.page()?;
     let page =
         queries::ledger_page(ctx.sql(), &id, limit, cursor.as_ref()).map_err(ApiError::from)?;
     json_response(200, &page)
@@ -75,7 +65,7 @@ pub fn ledger(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
 /// `GET /wallet/coupons?limit&cursor`: coupons issued to the member.
 pub fn coupons(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
     let id = member_id(ctx, req)?;
-    let (limit, cursor) = page_args(req)?;
+    let (limit, cursor) = req.page()?;
     let page = queries::coupons_page(ctx.sql(), &id, ctx.clock().now(), limit, cursor.as_ref())
         .map_err(ApiError::from)?;
     json_response(200, &page)

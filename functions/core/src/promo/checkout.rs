@@ -23,7 +23,7 @@ use crate::params;
 use crate::ports::{Sql, StoreError};
 use crate::types::{Id, Kopecks};
 use crate::wallet::cashback::{first_purchase_bonus, Ratio};
-use crate::wallet::ledger::{self, Actor, CauseType, EntryKind, LedgerError, Posting};
+use crate::wallet::ledger::{self, Actor, LedgerError};
 use crate::wallet::member::{self, Business};
 use crate::wallet::purchases::{self, NewPurchase, Source};
 use crate::wallet::{Category, WalletSettings};
@@ -626,44 +626,21 @@ pub fn commit_in(
     let order_ref = field(&r, "order_ref").to_string();
     let mut redemption_id: Option<String> = None;
     if points > 0 {
-        let rid = Id::at(now, env.random).to_text();
-        let description = format!("Paid with points at {}", b.name);
-        let entry = ledger::debit(
+        let rid = crate::wallet::pos::spend_for_order(
             tx,
             now,
             env.random,
-            &Posting {
-                member_id: &m.id,
-                business_id: Some(&b.id),
-                cause_type: CauseType::Redemption,
-                cause_id: &rid,
-                actor,
-                reason: None,
-                description: Some(&description),
-            },
-            EntryKind::Spend,
+            actor,
+            &m.id,
+            &b,
             points,
+            &order_ref,
+            Some(r["total"].as_i64().unwrap_or(0) + points),
         )
         .map_err(|e| match e {
             LedgerError::Insufficient { .. } => PromoError::PointsUnavailable,
             LedgerError::Store(s) => PromoError::Unknown(s),
         })?;
-        tx.execute(
-                "INSERT INTO redemptions (id, member_id, business_id, order_ref, points, check_amount, \
-                 entry_id, actor_role, actor_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                &params![
-                    rid.as_str(),
-                    m.id.as_str(),
-                    b.id.as_str(),
-                    order_ref.as_str(),
-                    points,
-                    r["total"].as_i64().unwrap_or(0) + points,
-                    entry.as_str(),
-                    actor.role,
-                    actor.id.as_deref(),
-                    ts(now)
-                ],
-            )?;
         redemption_id = Some(rid);
     }
     let total = sale

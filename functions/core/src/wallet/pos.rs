@@ -229,23 +229,16 @@ pub fn redeem(env: &PosEnv<'_>, key: &Keyed, cmd: &RedeemCmd) -> Result<Reply, W
                 });
             }
         }
-        let redemption_id = Id::at(now, env.random).to_text();
-        let description = format!("Paid with points at {}", b.name);
-        let entry_id = ledger::debit(
+        let redemption_id = spend_for_order(
             tx,
             now,
             env.random,
-            &Posting {
-                member_id: &m.id,
-                business_id: Some(&b.id),
-                cause_type: CauseType::Redemption,
-                cause_id: &redemption_id,
-                actor: env.actor,
-                reason: None,
-                description: Some(&description),
-            },
-            EntryKind::Spend,
+            env.actor,
+            &m.id,
+            &b,
             cmd.points,
+            &cmd.order_ref,
+            cmd.check_amount,
         )
         .map_err(|e| match e {
             LedgerError::Insufficient { available } => {
@@ -253,22 +246,6 @@ pub fn redeem(env: &PosEnv<'_>, key: &Keyed, cmd: &RedeemCmd) -> Result<Reply, W
             }
             LedgerError::Store(s) => WalletError::Unknown(s),
         })?;
-        tx.execute(
-            "INSERT INTO redemptions (id, member_id, business_id, order_ref, points, check_amount, \
-             entry_id, actor_role, actor_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            &params![
-                redemption_id.as_str(),
-                m.id.as_str(),
-                b.id.as_str(),
-                cmd.order_ref.as_str(),
-                cmd.points,
-                cmd.check_amount,
-                entry_id.as_str(),
-                env.actor.role,
-                env.actor.id.as_deref(),
-                ts(now)
-            ],
-        )?;
         audit_money(
             env,
             tx,
@@ -384,6 +361,59 @@ pub fn compensate(
             }),
         })
     })
+}
+
+/// Spends `points` of `member_id` at `business` for an order: the debit
+/// (earliest-expiring lots first) and its `redemptions` row, in the
+/// caller's transaction. Shared by the till and checkout commits; returns
+/// the redemption id.
+#[allow(clippy::too_many_arguments)]
+pub fn spend_for_order(
+    tx: &dyn Sql,
+    now: DateTime<Utc>,
+    random: &dyn Random,
+    actor: &Actor,
+    member_id: &str,
+    business: &Business,
+    points: i64,
+    order_ref: &str,
+    check_amount: Option<i64>,
+) -> Result<String, LedgerError> {
+    let redemption_id = Id::at(now, random).to_text();
+    let description = format!("Paid with points at {}", business.name);
+    let entry_id = ledger::debit(
+        tx,
+        now,
+        random,
+        &Posting {
+            member_id,
+            business_id: Some(&business.id),
+            cause_type: CauseType::Redemption,
+            cause_id: &redemption_id,
+            actor,
+            reason: None,
+            description: Some(&description),
+        },
+        EntryKind::Spend,
+        points,
+    )?;
+    tx.execute(
+        "INSERT INTO redemptions (id, member_id, business_id, order_ref, points, check_amount, \
+         entry_id, actor_role, actor_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        &params![
+            redemption_id.as_str(),
+            member_id,
+            business.id.as_str(),
+            order_ref,
+            points,
+            check_amount,
+            entry_id.as_str(),
+            actor.role,
+            actor.id.as_deref(),
+            ts(now)
+        ],
+    )?;
+    Ok(redemption_id)
 }
 
 fn audit_money(
