@@ -588,9 +588,9 @@ fn profile_updates_are_validated_and_audited_without_values() {
         &changes,
     )
     .unwrap();
-    assert_eq!(p.email.as_deref(), Some("anna@example.ru"));
-    assert_eq!(p.birth_date.as_deref(), Some("1990-05-17"));
-    assert_eq!(p.city.as_deref(), Some("Казань"));
+    assert_eq!(p.member.email.as_deref(), Some("anna@example.ru"));
+    assert_eq!(p.member.birth_date.as_deref(), Some("1990-05-17"));
+    assert_eq!(p.member.city.as_deref(), Some("Казань"));
     let clear = ProfileChanges::parse(
         &RawProfilePatch {
             city: Some(None),
@@ -601,8 +601,8 @@ fn profile_updates_are_validated_and_audited_without_values() {
     .unwrap();
     let p = members::update_profile(&w.env(), &actor, &login.member.id, &[Role::Member], &clear)
         .unwrap();
-    assert_eq!(p.city, None);
-    assert_eq!(p.email.as_deref(), Some("anna@example.ru"));
+    assert_eq!(p.member.city, None);
+    assert_eq!(p.member.email.as_deref(), Some("anna@example.ru"));
     let log = audit::list(&w.sql, &AuditFilter::default(), 100, None).unwrap();
     let updates: Vec<_> = log
         .items

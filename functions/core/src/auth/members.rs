@@ -21,8 +21,8 @@ use crate::params;
 use crate::ports::{Rows, Sql, StoreError};
 use crate::types::{Email, Id, PersonName, Phone};
 
-/// A member row.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A member row; serialised as the member part of a [`Profile`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MemberRow {
     /// Id.
     pub id: String,
@@ -47,6 +47,7 @@ pub struct MemberRow {
     /// Registration time.
     pub created_at: String,
     /// Erasure time.
+    #[serde(skip)]
     pub erased_at: Option<String>,
 }
 
@@ -263,37 +264,19 @@ pub struct StaffOf {
     pub role: StaffRole,
 }
 
-/// `GET /me`.
+/// `GET /me`: the member's own fields, their roles and consent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Profile {
-    /// Member id.
-    pub id: String,
-    /// Phone (E.164).
-    pub phone: Option<String>,
-    /// First name.
-    pub first_name: Option<String>,
-    /// Last name.
-    pub last_name: Option<String>,
-    /// Email.
-    pub email: Option<String>,
-    /// Birth date, `YYYY-MM-DD`.
-    pub birth_date: Option<String>,
-    /// City.
-    pub city: Option<String>,
-    /// Tier.
-    pub tier: String,
+    /// Id, phone, names, email, birth date, city, tier, card and referral
+    /// code, registration time.
+    #[serde(flatten)]
+    pub member: MemberRow,
     /// Roles.
     pub roles: Vec<Role>,
     /// Staff membership, if any.
     pub staff: Option<StaffOf>,
-    /// Referral code.
-    pub referral_code: Option<String>,
-    /// Card number.
-    pub card_number: Option<String>,
     /// Latest marketing consent.
     pub marketing_consent: bool,
-    /// Registration time.
-    pub created_at: String,
 }
 
 /// Profile use cases failed.
@@ -336,19 +319,9 @@ pub fn profile(sql: &dyn Sql, member_id: &str, roles: &[Role]) -> Result<Profile
     let staff = staff_of(sql, member_id)?.map(|(business_id, role)| StaffOf { business_id, role });
     Ok(Profile {
         marketing_consent: marketing_consent(sql, member_id)?,
-        id: m.id,
-        phone: m.phone,
-        first_name: m.first_name,
-        last_name: m.last_name,
-        email: m.email,
-        birth_date: m.birth_date,
-        city: m.city,
-        tier: m.tier,
+        member: m,
         roles: roles.to_vec(),
         staff,
-        referral_code: m.referral_code,
-        card_number: m.card_number,
-        created_at: m.created_at,
     })
 }
 

@@ -6,13 +6,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::error::PromoError;
-use super::store::{Manager, PromoEnv};
+use super::store::{managed_page, merge_patch, Manager, PromoEnv};
 use crate::audit::{self, AuditEntry};
 use crate::db::{immediate, ts, Row};
 use crate::error::InvalidValue;
 use crate::pagination::{page_from, Cursor, Page};
 use crate::params;
-use crate::ports::{Sql, SqlValue, StoreError};
+use crate::ports::{Sql, StoreError};
 use crate::types::Id;
 use crate::wallet::{Category, Tier};
 
@@ -203,13 +203,6 @@ fn get(sql: &dyn Sql, id: &str) -> Result<Option<Banner>, StoreError> {
     rows.first().map(decode).transpose()
 }
 
-fn own(who: &Manager) -> (Option<&str>, &str, &'static str) {
-    match who {
-        Manager::Admin { id } => (None, id, "admin"),
-        Manager::Owner { id, business_id } => (Some(business_id), id, "staff"),
-    }
-}
-
 fn audit_change(
     env: &PromoEnv<'_>,
     tx: &dyn Sql,
@@ -217,7 +210,7 @@ fn audit_change(
     action: &str,
     id: &str,
 ) -> Result<(), StoreError> {
-    let (_, actor, role) = own(who);
+    let (actor, role) = who.actor();
     audit::record(
         tx,
         env.clock,
@@ -262,7 +255,7 @@ pub fn create(env: &PromoEnv<'_>, who: &Manager, raw: &RawBanner) -> Result<Bann
     let b = check(raw)?;
     let now = env.clock.now();
     let id = Id::at(now, env.random).to_text();
-    let (owner, actor, _) = own(who);
+    let (owner, (actor, _)) = (who.own_business(), who.actor());
     immediate(env.sql, |tx| {
         tx.execute(
             "INSERT INTO banners (id, owner_business_id, placement, title, created_by, created_at, updated_at) \
@@ -275,13 +268,6 @@ pub fn create(env: &PromoEnv<'_>, who: &Manager, raw: &RawBanner) -> Result<Bann
     })
 }
 
-fn visible(who: &Manager, b: &Banner) -> bool {
-    match own(who).0 {
-        None => true,
-        Some(own) => b.owner_business_id.as_deref() == Some(own),
-    }
-}
-
 /// `PATCH /admin/banners/{id}`: the body's fields replace the current ones.
 pub fn patch(
     env: &PromoEnv<'_>,
@@ -292,22 +278,9 @@ pub fn patch(
     let now = env.clock.now();
     immediate(env.sql, |tx| {
         let cur = get(tx, id)?
-            .filter(|b| visible(who, b))
+            .filter(|b| who.sees(b.owner_business_id.as_deref()))
             .ok_or(PromoError::BannerNotFound)?;
-        let mut v =
-            serde_json::to_value(&cur.definition).map_err(|e| StoreError::Other(e.to_string()))?;
-        if let Some(obj) = v.as_object_mut() {
-            for (k, val) in changes {
-                obj.insert(k.clone(), val.clone());
-            }
-        }
-        let raw: RawBanner = serde_path_to_error::deserialize(v).map_err(|e| {
-            InvalidValue::new(
-                "INVALID_FIELD",
-                e.path().to_string(),
-                e.into_inner().to_string(),
-            )
-        })?;
+        let raw: RawBanner = merge_patch(&cur.definition, changes)?;
         let b = check(&raw)?;
         write(tx, id, &b, &ts(now))?;
         audit_change(env, tx, who, "banner.updated", id)?;
@@ -318,7 +291,7 @@ pub fn patch(
 /// `GET /admin/banners/{id}`.
 pub fn read(env: &PromoEnv<'_>, who: &Manager, id: &str) -> Result<Banner, PromoError> {
     get(env.sql, id)?
-        .filter(|b| visible(who, b))
+        .filter(|b| who.sees(b.owner_business_id.as_deref()))
         .ok_or(PromoError::BannerNotFound)
 }
 
@@ -329,18 +302,7 @@ pub fn list(
     limit: u32,
     cursor: Option<&Cursor>,
 ) -> Result<Page<Banner>, PromoError> {
-    let mut sql = format!("SELECT {COLUMNS} FROM banners WHERE 1 = 1");
-    let mut args: Vec<SqlValue> = Vec::new();
-    if let Some(o) = own(who).0 {
-        sql.push_str(" AND owner_business_id = ?");
-        args.push(SqlValue::Text(o.to_string()));
-    }
-    if let Some(c) = cursor {
-        sql.push_str(" AND (created_at < ? OR (created_at = ? AND id < ?))");
-        args.extend(params![c.key.as_str(), c.key.as_str(), c.id.as_str()]);
-    }
-    sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ?");
-    args.push(SqlValue::Integer(i64::from(limit) + 1));
+    let (sql, args) = managed_page(COLUMNS, "banners", who, limit, cursor);
     let rows = env.sql.execute(&sql, &args)?;
     let items = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
     Ok(page_from(items, limit, |b| Cursor {

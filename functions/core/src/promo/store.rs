@@ -35,19 +35,80 @@ pub enum Manager {
 }
 
 impl Manager {
-    fn actor(&self) -> (&str, &'static str) {
+    /// Member id and audit role of the manager.
+    pub(super) fn actor(&self) -> (&str, &'static str) {
         match self {
             Manager::Admin { id } => (id, "admin"),
             Manager::Owner { id, .. } => (id, "staff"),
         }
     }
 
-    fn own_business(&self) -> Option<&str> {
+    /// The business an owner is confined to; `None` for an admin.
+    pub(super) fn own_business(&self) -> Option<&str> {
         match self {
             Manager::Admin { .. } => None,
             Manager::Owner { business_id, .. } => Some(business_id),
         }
     }
+
+    /// Whether something owned by `owner` (`None`: network-wide) is this
+    /// manager's to see: an owner sees their own business's, an admin all.
+    pub(super) fn sees(&self, owner: Option<&str>) -> bool {
+        match self.own_business() {
+            None => true,
+            Some(own) => owner == Some(own),
+        }
+    }
+}
+
+/// One page of an admin list of `table` (promos or banners), newest first,
+/// confined to the owner's business for an owner: the query and its
+/// arguments, asking for one row more than `limit` to tell if more follow.
+pub(super) fn managed_page(
+    columns: &str,
+    table: &str,
+    who: &Manager,
+    limit: u32,
+    cursor: Option<&Cursor>,
+) -> (String, Vec<SqlValue>) {
+    let mut sql = format!("SELECT {columns} FROM {table} WHERE 1 = 1");
+    let mut args: Vec<SqlValue> = Vec::new();
+    if let Some(own) = who.own_business() {
+        sql.push_str(" AND owner_business_id = ?");
+        args.push(SqlValue::Text(own.to_string()));
+    }
+    if let Some(c) = cursor {
+        sql.push_str(" AND (created_at < ? OR (created_at = ? AND id < ?))");
+        args.extend(params![c.key.as_str(), c.key.as_str(), c.id.as_str()]);
+    }
+    sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ?");
+    args.push(SqlValue::Integer(i64::from(limit) + 1));
+    (sql, args)
+}
+
+/// `current` with the top-level fields of a PATCH body put over it, read
+/// back as the raw input type so it is validated like a new definition.
+pub(super) fn merge_patch<T, R>(
+    current: &T,
+    changes: &serde_json::Map<String, serde_json::Value>,
+) -> Result<R, PromoError>
+where
+    T: serde::Serialize,
+    R: serde::de::DeserializeOwned,
+{
+    let mut merged = serde_json::to_value(current).map_err(|e| StoreError::Other(e.to_string()))?;
+    if let Some(obj) = merged.as_object_mut() {
+        for (k, v) in changes {
+            obj.insert(k.clone(), v.clone());
+        }
+    }
+    Ok(serde_path_to_error::deserialize(merged).map_err(|e| {
+        crate::error::InvalidValue::new(
+            "INVALID_FIELD",
+            e.path().to_string(),
+            e.into_inner().to_string(),
+        )
+    })?)
 }
 
 /// The ports a promo use case needs.
@@ -282,44 +343,49 @@ fn audit_change(
     Ok(())
 }
 
+// Shared tail of create and patch, inside their transaction: scope and
+// code checks, the write (`insert` for a new promo), the audit entry, and
+// the stored promo read back as the caller sees it.
+fn save(
+    env: &PromoEnv<'_>,
+    tx: &dyn Sql,
+    who: &Manager,
+    promo: &mut Promo,
+    owner: Option<&str>,
+    now: DateTime<Utc>,
+    insert: bool,
+) -> Result<PromoView, PromoError> {
+    check_scope(tx, who, promo)?;
+    if let Some(code) = &promo.code {
+        if code_taken(tx, code, &promo.id)? {
+            return Err(PromoError::CodeTaken);
+        }
+    }
+    write(tx, promo, owner, who.actor().0, &ts(now), insert)?;
+    let action = if insert {
+        "promo.created"
+    } else {
+        "promo.updated"
+    };
+    audit_change(env, tx, who, action, promo)?;
+    let stored = get(tx, &promo.id)?.ok_or(PromoError::PromoNotFound)?;
+    Ok(view(tx, &stored, now)?)
+}
+
 /// `POST /admin/promos` → the new promo.
 pub fn create(env: &PromoEnv<'_>, who: &Manager, raw: &RawPromo) -> Result<PromoView, PromoError> {
     let now = env.clock.now();
     let id = Id::at(now, env.random).to_text();
     let mut promo = input::parse(raw, &id)?;
     immediate(env.sql, |tx| {
-        check_scope(tx, who, &mut promo)?;
-        if let Some(code) = &promo.code {
-            if code_taken(tx, code, &promo.id)? {
-                return Err(PromoError::CodeTaken);
-            }
-        }
-        write(
-            tx,
-            &promo,
-            who.own_business(),
-            who.actor().0,
-            &ts(now),
-            true,
-        )?;
-        audit_change(env, tx, who, "promo.created", &promo)?;
-        let stored = get(tx, &promo.id)?.ok_or(PromoError::PromoNotFound)?;
-        Ok(view(tx, &stored, now)?)
+        save(env, tx, who, &mut promo, who.own_business(), now, true)
     })
-}
-
-// An owner sees their own business's promos; an admin every promo.
-fn visible(who: &Manager, s: &Stored) -> bool {
-    match who.own_business() {
-        None => true,
-        Some(own) => s.owner_business_id.as_deref() == Some(own),
-    }
 }
 
 /// `GET /admin/promos/{id}`.
 pub fn read(env: &PromoEnv<'_>, who: &Manager, id: &str) -> Result<PromoView, PromoError> {
     let s = get(env.sql, id)?
-        .filter(|s| visible(who, s))
+        .filter(|s| who.sees(s.owner_business_id.as_deref()))
         .ok_or(PromoError::PromoNotFound)?;
     Ok(view(env.sql, &s, env.clock.now())?)
 }
@@ -336,41 +402,19 @@ pub fn patch(
     let now = env.clock.now();
     immediate(env.sql, |tx| {
         let s = get(tx, id)?
-            .filter(|s| visible(who, s))
+            .filter(|s| who.sees(s.owner_business_id.as_deref()))
             .ok_or(PromoError::PromoNotFound)?;
-        let mut current = serde_json::to_value(input::raw_of(&s.promo))
-            .map_err(|e| StoreError::Other(e.to_string()))?;
-        if let Some(obj) = current.as_object_mut() {
-            for (k, v) in changes {
-                obj.insert(k.clone(), v.clone());
-            }
-        }
-        let de = current;
-        let raw: RawPromo = serde_path_to_error::deserialize(de).map_err(|e| {
-            crate::error::InvalidValue::new(
-                "INVALID_FIELD",
-                e.path().to_string(),
-                e.into_inner().to_string(),
-            )
-        })?;
+        let raw: RawPromo = merge_patch(&input::raw_of(&s.promo), changes)?;
         let mut promo = input::parse(&raw, &s.promo.id)?;
-        check_scope(tx, who, &mut promo)?;
-        if let Some(code) = &promo.code {
-            if code_taken(tx, code, &promo.id)? {
-                return Err(PromoError::CodeTaken);
-            }
-        }
-        write(
+        save(
+            env,
             tx,
-            &promo,
+            who,
+            &mut promo,
             s.owner_business_id.as_deref(),
-            who.actor().0,
-            &ts(now),
+            now,
             false,
-        )?;
-        audit_change(env, tx, who, "promo.updated", &promo)?;
-        let stored = get(tx, &promo.id)?.ok_or(PromoError::PromoNotFound)?;
-        Ok(view(tx, &stored, now)?)
+        )
     })
 }
 
@@ -381,18 +425,7 @@ pub fn list(
     limit: u32,
     cursor: Option<&Cursor>,
 ) -> Result<Page<PromoView>, PromoError> {
-    let mut sql = format!("SELECT {COLUMNS} FROM promos WHERE 1 = 1");
-    let mut args: Vec<SqlValue> = Vec::new();
-    if let Some(own) = who.own_business() {
-        sql.push_str(" AND owner_business_id = ?");
-        args.push(SqlValue::Text(own.to_string()));
-    }
-    if let Some(c) = cursor {
-        sql.push_str(" AND (created_at < ? OR (created_at = ? AND id < ?))");
-        args.extend(params![c.key.as_str(), c.key.as_str(), c.id.as_str()]);
-    }
-    sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ?");
-    args.push(SqlValue::Integer(i64::from(limit) + 1));
+    let (sql, args) = managed_page(COLUMNS, "promos", who, limit, cursor);
     let rows = env.sql.execute(&sql, &args)?;
     let now = env.clock.now();
     let mut items = Vec::with_capacity(rows.len());
