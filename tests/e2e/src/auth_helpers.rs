@@ -223,3 +223,61 @@ pub fn tokens_from(body: &Value) -> Tokens {
         is_new: body["member"]["is_new"].as_bool().expect("member.is_new"),
     }
 }
+
+/// Two businesses with one staff member each, an API key for the first, an
+/// admin and one logged-in member: the cast of the wallet and checkout
+/// suites.
+pub struct Club {
+    /// The running app.
+    pub app: AuthApp,
+    /// The admin's tokens.
+    pub admin: Tokens,
+    /// Business A's id.
+    pub a: String,
+    /// Business B's id.
+    pub b: String,
+    /// Staff of A.
+    pub staff_a: Tokens,
+    /// Staff of B.
+    pub staff_b: Tokens,
+    /// A partner API key of A.
+    pub key_a: String,
+    /// The member.
+    pub member: Tokens,
+}
+
+/// Who [`Club::open`] creates: `(name, category)` of A and B, the staff
+/// role, and the phones of A's staff, B's staff and the member.
+pub struct Cast<'a> {
+    /// Name and category of business A.
+    pub a: (&'a str, &'a str),
+    /// Name and category of business B.
+    pub b: (&'a str, &'a str),
+    /// `manager` or `owner`.
+    pub role: &'a str,
+    /// Phones: A's staff, B's staff, the member.
+    pub phones: [&'a str; 3],
+}
+
+impl Club {
+    /// Creates the cast in `app` through the API.
+    pub fn open(app: AuthApp, cast: &Cast<'_>) -> Club {
+        let admin = app.admin();
+        let a = app.create_business(&admin, cast.a.0, cast.a.1);
+        let b = app.create_business(&admin, cast.b.0, cast.b.1);
+        let staff_a = app.staff_login(&admin, &a, cast.phones[0], cast.role);
+        let staff_b = app.staff_login(&admin, &b, cast.phones[1], cast.role);
+        let (_, key_a) = app.issue_api_key(&admin, &a);
+        let member = app.login(cast.phones[2]);
+        Club {
+            app,
+            admin,
+            a,
+            b,
+            staff_a,
+            staff_b,
+            key_a,
+            member,
+        }
+    }
+}

@@ -12,7 +12,7 @@ mod mock;
 use std::{collections::HashMap, path::PathBuf, process::Command, sync::OnceLock};
 
 pub use auth_helpers::{
-    code_in, ip_for, spawn_auth_app, spawn_auth_app_with, tokens_from, AuthApp, Tokens,
+    code_in, ip_for, spawn_auth_app, spawn_auth_app_with, tokens_from, AuthApp, Cast, Club, Tokens,
     ADMIN_PHONE, SMS_TOKEN,
 };
 pub use client::{Client, TestResponse};
@@ -117,6 +117,13 @@ impl TestApp {
     /// The SQLite database file the app uses (for white-box assertions).
     pub fn db_path(&self) -> PathBuf {
         self._state.path().join("sqlite_db.db")
+    }
+
+    /// The single integer `query` returns, read straight from the app's
+    /// database (white-box checks such as "nothing was written").
+    pub fn count(&self, query: &str) -> i64 {
+        let conn = rusqlite::Connection::open(self.db_path()).expect("open db");
+        conn.query_row(query, [], |r| r.get(0)).expect(query)
     }
 }
 

@@ -11,9 +11,7 @@ use serde_json::{json, Value};
 const PHONE: &str = "+79161234567";
 
 fn count(app: &AuthApp, table: &str) -> i64 {
-    let conn = rusqlite::Connection::open(app.db_path()).expect("open db");
-    conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
-        .expect("count")
+    app.count(&format!("SELECT COUNT(*) FROM {table}"))
 }
 
 const TABLES: [&str; 9] = [

@@ -5,48 +5,25 @@
 
 use std::{collections::BTreeMap, thread, time::Duration};
 
-use krug_e2e::{spawn_auth_app, AuthApp, TestResponse, Tokens};
+use krug_e2e::{spawn_auth_app, AuthApp, Cast, Club, TestResponse, Tokens};
 use serde_json::{json, Value};
 
 const MEMBER: &str = "+79162220001";
 const OWNER_A: &str = "+79162220002";
 const OWNER_B: &str = "+79162220003";
 
-struct Shop {
-    app: AuthApp,
-    admin: Tokens,
-    a: String,
-    b: String,
-    owner_a: Tokens,
-    owner_b: Tokens,
-    key_a: String,
-    member: Tokens,
-}
-
-fn shop() -> Shop {
-    let app = spawn_auth_app();
-    let admin = app.admin();
-    let a = app.create_business(&admin, "Flowers A", "floristry");
-    let b = app.create_business(&admin, "Optics B", "optics");
-    let owner_a = app.staff_login(&admin, &a, OWNER_A, "owner");
-    let owner_b = app.staff_login(&admin, &b, OWNER_B, "owner");
-    let (_, key_a) = app.issue_api_key(&admin, &a);
-    let member = app.login(MEMBER);
-    Shop {
-        app,
-        admin,
-        a,
-        b,
-        owner_a,
-        owner_b,
-        key_a,
-        member,
-    }
-}
-
-fn count(app: &AuthApp, query: &str) -> i64 {
-    let conn = rusqlite::Connection::open(app.db_path()).expect("open db");
-    conn.query_row(query, [], |r| r.get(0)).expect(query)
+/// Business A (floristry) and B (optics) with an owner each, an API key of
+/// A, and one member.
+fn shop() -> Club {
+    Club::open(
+        spawn_auth_app(),
+        &Cast {
+            a: ("Flowers A", "floristry"),
+            b: ("Optics B", "optics"),
+            role: "owner",
+            phones: [OWNER_A, OWNER_B, MEMBER],
+        },
+    )
 }
 
 fn create_promo(app: &AuthApp, who: &Tokens, body: Value) -> String {
@@ -96,7 +73,7 @@ fn quote_reserve_commit_and_the_limit_is_reached() {
     // network-wide auto campaign: 5 000 off any cart over 400 ₽, stackable.
     create_promo(
         app,
-        &s.owner_a,
+        &s.staff_a,
         json!({ "code": "Spring10", "name": "Spring", "kind": "percent", "value": 10,
                 "conditions": { "categories": ["floristry"] }, "limits": { "per_member": 2 } }),
     );
@@ -164,10 +141,7 @@ fn quote_reserve_commit_and_the_limit_is_reached() {
     assert_eq!(done["status"], "committed");
     assert!(done["points_earned"].as_i64().unwrap() > 0);
     assert_eq!(
-        count(
-            app,
-            "SELECT COUNT(*) FROM purchases WHERE amount = 47000 AND source = 'checkout'"
-        ),
+        app.count("SELECT COUNT(*) FROM purchases WHERE amount = 47000 AND source = 'checkout'"),
         1
     );
     // Committing twice answers the same, with no second purchase.
@@ -177,7 +151,7 @@ fn quote_reserve_commit_and_the_limit_is_reached() {
         .bearer(&s.key_a)
         .send();
     assert_eq!(twice.status, 200);
-    assert_eq!(count(app, "SELECT COUNT(*) FROM purchases"), 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM purchases"), 1);
     // A committed reservation cannot be released; another business's key
     // cannot even see it.
     let del = app
@@ -201,7 +175,7 @@ fn quote_reserve_commit_and_the_limit_is_reached() {
     let list = app
         .client
         .get("/api/v1/admin/promos")
-        .bearer(&s.owner_a.access)
+        .bearer(&s.staff_a.access)
         .send()
         .json();
     assert_eq!(
@@ -253,7 +227,7 @@ fn two_hundred_racing_reservations_hold_exactly_ten_uses() {
         "{by:?}"
     );
     assert_eq!(
-        count(app, "SELECT COUNT(*) FROM promo_uses WHERE status = 'held'"),
+        app.count("SELECT COUNT(*) FROM promo_uses WHERE status = 'held'"),
         10
     );
 }
@@ -394,20 +368,20 @@ fn owners_manage_their_own_business_and_only_admins_go_network_wide() {
     let app = &s.app;
     let a_promo = create_promo(
         app,
-        &s.owner_a,
+        &s.staff_a,
         json!({ "code": "AONLY", "name": "A", "kind": "fixed", "value": 100 }),
     );
     // Owner B can neither see nor edit A's promo.
     let r = app
         .client
         .get(&format!("/api/v1/admin/promos/{a_promo}"))
-        .bearer(&s.owner_b.access)
+        .bearer(&s.staff_b.access)
         .send();
     assert_eq!(r.status, 404);
     let r = app
         .client
         .patch(&format!("/api/v1/admin/promos/{a_promo}"))
-        .bearer(&s.owner_b.access)
+        .bearer(&s.staff_b.access)
         .json(&json!({ "value": 100_000 }))
         .send();
     assert_eq!(r.status, 404);
@@ -415,7 +389,7 @@ fn owners_manage_their_own_business_and_only_admins_go_network_wide() {
     let r = post(
         app,
         "/api/v1/admin/promos",
-        &s.owner_b.access,
+        &s.staff_b.access,
         &json!({ "code": "BFORA", "name": "x", "kind": "fixed", "value": 1, "businesses": [s.a] }),
     );
     assert_eq!((r.status, r.error_code().as_str()), (403, "FORBIDDEN"));
@@ -438,7 +412,7 @@ fn owners_manage_their_own_business_and_only_admins_go_network_wide() {
     let r = app
         .client
         .patch(&format!("/api/v1/admin/promos/{a_promo}"))
-        .bearer(&s.owner_a.access)
+        .bearer(&s.staff_a.access)
         .json(&json!({ "value": 200, "active": false }))
         .send();
     assert_eq!(r.status, 200, "{}", r.text());
@@ -459,7 +433,7 @@ fn owners_manage_their_own_business_and_only_admins_go_network_wide() {
     // B's promo at A's till is not eligible.
     create_promo(
         app,
-        &s.owner_b,
+        &s.staff_b,
         json!({ "code": "BONLY", "name": "B", "kind": "fixed", "value": 100 }),
     );
     let q = post(
@@ -473,10 +447,7 @@ fn owners_manage_their_own_business_and_only_admins_go_network_wide() {
         q["rejected"],
         json!([{ "code": "BONLY", "reason": "NOT_ELIGIBLE_BUSINESS" }])
     );
-    let audit = count(
-        app,
-        "SELECT COUNT(*) FROM audit_log WHERE action LIKE 'promo.%'",
-    );
+    let audit = app.count("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'promo.%'");
     assert_eq!(audit, 3);
 }
 
@@ -494,7 +465,7 @@ fn banners_by_placement_schedule_and_tier() {
         json!({ "placement": "home", "title": "Welcome", "priority": 1 }),
     );
     banner(
-        &s.owner_a,
+        &s.staff_a,
         json!({ "placement": "home", "title": "Roses week", "priority": 5, "link_url": "/b/roses" }),
     );
     banner(
@@ -547,7 +518,7 @@ fn banners_by_placement_schedule_and_tier() {
     let r = app
         .client
         .patch(&format!("/api/v1/admin/banners/{off}"))
-        .bearer(&s.owner_b.access)
+        .bearer(&s.staff_b.access)
         .json(&json!({ "active": true }))
         .send();
     assert_eq!(r.status, 404, "owners touch their own banners only");
@@ -568,7 +539,7 @@ fn bad_input_is_refused_with_a_clear_4xx_and_writes_nothing() {
     let snapshot = || {
         tables
             .iter()
-            .map(|t| count(app, &format!("SELECT COUNT(*) FROM {t}")))
+            .map(|t| app.count(&format!("SELECT COUNT(*) FROM {t}")))
             .collect::<Vec<_>>()
     };
     let before = snapshot();
@@ -905,7 +876,7 @@ fn a_purchase_at_a_issues_a_coupon_for_b_that_b_honours_once() {
     let r = post(
         app,
         "/api/v1/admin/cross-promos",
-        &s.owner_a.access,
+        &s.staff_a.access,
         &json!({ "from_business_id": s.a, "to_business_id": s.b, "title": "x" }),
     );
     assert_eq!(r.status, 403, "campaigns are admin-only");
@@ -973,10 +944,7 @@ fn a_purchase_at_a_issues_a_coupon_for_b_that_b_honours_once() {
     assert_eq!(r.status, 201, "{}", r.text());
     assert_eq!(r.json()["cross_bonus"], 2_000);
     assert_eq!(
-        count(
-            app,
-            "SELECT COUNT(*) FROM purchases WHERE ecosystem_engaged = 1"
-        ),
+        app.count("SELECT COUNT(*) FROM purchases WHERE ecosystem_engaged = 1"),
         1
     );
     let r = sale(&key_b, "b-again", 20_000, Some(&code));

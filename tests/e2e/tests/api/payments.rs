@@ -116,11 +116,6 @@ fn refund(p: &Pay, event_id: &str, payment_id: &str, refund_id: &str, amount: i6
     )
 }
 
-fn count(app: &AuthApp, query: &str) -> i64 {
-    let conn = rusqlite::Connection::open(app.db_path()).expect("open db");
-    conn.query_row(query, [], |r| r.get(0)).expect(query)
-}
-
 fn assert_sound(app: &AuthApp) {
     let sql = NativeSql::open(&app.db_path()).unwrap();
     let bad = invariants::check(&sql).unwrap();
@@ -186,28 +181,21 @@ fn a_paid_event_records_the_purchase_commits_the_reservation_and_the_commission(
         .send();
     assert_eq!(res.json()["status"], "committed");
     assert_eq!(
-        count(
-            app,
-            "SELECT COUNT(*) FROM promo_uses WHERE status = 'committed'"
-        ),
+        app.count("SELECT COUNT(*) FROM promo_uses WHERE status = 'committed'"),
         1
     );
     assert_eq!(
-        count(
-            app,
-            "SELECT COALESCE(SUM(amount), 0) FROM events_budget_entries"
-        ),
+        app.count("SELECT COALESCE(SUM(amount), 0) FROM events_budget_entries"),
         6_000
     );
     assert_eq!(
-        count(
-            app,
+        app.count(
             "SELECT COUNT(*) FROM purchases WHERE source = 'webhook' AND external_id = 'pay_1'"
         ),
         1
     );
     // Not engaged: no commission.
-    assert_eq!(count(app, "SELECT COUNT(*) FROM commissions"), 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM commissions"), 0);
 
     // An engaged sale (a cross-promo coupon) is charged 3 %.
     let other = app.create_business(&p.admin, "Florist", "floristry");
@@ -242,13 +230,13 @@ fn a_paid_event_records_the_purchase_commits_the_reservation_and_the_commission(
     let mut e = paid(&p, "evt_3", "pay_3", 100_000);
     e["data"]["coupon_code"] = json!(code);
     assert_eq!(deliver(app, &e).json()["status"], "processed");
-    assert_eq!(count(app, "SELECT amount FROM commissions"), 3_000);
+    assert_eq!(app.count("SELECT amount FROM commissions"), 3_000);
     // Refunding half reverses half of it.
     assert_eq!(
         deliver(app, &refund(&p, "evt_4", "pay_3", "ref_3a", 50_000)).json()["status"],
         "processed"
     );
-    assert_eq!(count(app, "SELECT SUM(amount) FROM commissions"), 1_500);
+    assert_eq!(app.count("SELECT SUM(amount) FROM commissions"), 1_500);
     assert_sound(app);
 }
 
@@ -283,13 +271,10 @@ fn one_event_delivered_fifty_times_at_once_has_one_effect() {
     }
     assert_eq!(statuses.get("processed"), Some(&1), "{statuses:?}");
     assert_eq!(statuses.get("duplicate"), Some(&49), "{statuses:?}");
-    assert_eq!(count(app, "SELECT COUNT(*) FROM purchases"), 1);
-    assert_eq!(count(app, "SELECT COUNT(*) FROM ledger_entries"), 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM purchases"), 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM ledger_entries"), 1);
     assert_eq!(
-        count(
-            app,
-            "SELECT count FROM webhook_counters WHERE outcome = 'duplicate'"
-        ),
+        app.count("SELECT count FROM webhook_counters WHERE outcome = 'duplicate'"),
         49
     );
     // Another event id for the same payment is a duplicate too.
@@ -297,7 +282,7 @@ fn one_event_delivered_fifty_times_at_once_has_one_effect() {
         deliver(app, &paid(&p, "evt_other", "pay_same", 50_000)).json()["status"],
         "duplicate"
     );
-    assert_eq!(count(app, "SELECT COUNT(*) FROM purchases"), 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM purchases"), 1);
 }
 
 #[test]
@@ -311,7 +296,7 @@ fn refunds_wait_for_their_payment_accumulate_and_claw_back_into_debt() {
         (r.status, r.error_code().as_str()),
         (409, "PAYMENT_NOT_SEEN")
     );
-    assert_eq!(count(app, "SELECT COUNT(*) FROM payment_events"), 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM payment_events"), 0);
     // 1 000 ₽ paid: 7 500 points pending.
     assert_eq!(
         deliver(app, &paid(&p, "evt_p", "pay_r", 100_000)).json()["status"],
@@ -336,7 +321,7 @@ fn refunds_wait_for_their_payment_accumulate_and_claw_back_into_debt() {
         (r.status, r.error_code().as_str()),
         (422, "REFUND_TOO_LARGE")
     );
-    assert_eq!(count(app, "SELECT refunded_amount FROM payments"), 70_000);
+    assert_eq!(app.count("SELECT refunded_amount FROM payments"), 70_000);
     // The points mature and are spent; the final refund makes a debt.
     app.host
         .advance_clock(std::time::Duration::from_secs(15 * 24 * 3600));
@@ -448,10 +433,10 @@ fn an_unknown_phone_is_parked_and_credited_when_it_registers() {
     e["data"]["customer_phone"] = json!("8 (916) 444-00-01");
     assert_eq!(deliver(app, &e).json()["status"], "processed");
     assert_eq!(
-        count(app, "SELECT COUNT(*) FROM payments WHERE status = 'parked'"),
+        app.count("SELECT COUNT(*) FROM payments WHERE status = 'parked'"),
         1
     );
-    assert_eq!(count(app, "SELECT COUNT(*) FROM purchases"), 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM purchases"), 0);
     let newcomer = app.login("+79164440001");
     let report = app.run_job("credit-parked-payments");
     assert_eq!(report["report"]["affected"], 1, "{report}");
@@ -535,14 +520,9 @@ fn signatures_are_checked_on_the_raw_body_before_parsing() {
     bad["data"]["currency"] = json!("RUB");
     bad["data"]["business_id"] = json!("0191e6a0-0000-7000-8000-000000000000");
     assert_eq!(deliver(app, &bad).status, 422);
-    assert_eq!(count(app, "SELECT COUNT(*) FROM payment_events"), 0);
-    assert_eq!(count(app, "SELECT COUNT(*) FROM purchases"), 0);
-    assert!(
-        count(
-            app,
-            "SELECT count FROM webhook_counters WHERE outcome = 'rejected'"
-        ) >= 10
-    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM payment_events"), 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM purchases"), 0);
+    assert!(app.count("SELECT count FROM webhook_counters WHERE outcome = 'rejected'") >= 10);
 }
 
 fn notification(event: &str, id: &str, value: &str) -> Value {
@@ -586,7 +566,7 @@ fn yookassa_notifications_are_read_back_and_only_the_read_back_counts() {
     );
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["status"], "processed");
-    assert_eq!(count(app, "SELECT amount FROM purchases"), 300_000);
+    assert_eq!(app.count("SELECT amount FROM purchases"), 300_000);
     let req = &p.yookassa.requests()[0];
     assert_eq!(req.path, "/v3/payments/2d1f-ok");
     assert_eq!(
@@ -612,7 +592,7 @@ fn yookassa_notifications_are_read_back_and_only_the_read_back_counts() {
         &notification("refund.succeeded", "rf-1", "1.00"),
     );
     assert_eq!(r.json()["status"], "processed", "{}", r.text());
-    assert_eq!(count(app, "SELECT refunded_amount FROM purchases"), 100_050);
+    assert_eq!(app.count("SELECT refunded_amount FROM purchases"), 100_050);
 
     // A payment YooKassa does not confirm is not acted on.
     let mut pending = payment.clone();
@@ -639,7 +619,7 @@ fn yookassa_notifications_are_read_back_and_only_the_read_back_counts() {
     assert_eq!(r.json()["status"], "ignored");
     let r = send(YOOKASSA_IP, &json!({ "event": "payment.succeeded" }));
     assert_eq!(r.status, 422);
-    assert_eq!(count(app, "SELECT COUNT(*) FROM purchases"), 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM purchases"), 1);
 }
 
 #[test]
@@ -712,19 +692,15 @@ fn five_thousand_shuffled_deliveries_with_thirty_percent_duplicates_keep_the_led
     }
     assert_eq!(total.get("processed"), Some(&3_500), "{total:?}");
     assert_eq!(total.get("duplicate"), Some(&1_500), "{total:?}");
-    assert_eq!(count(app, "SELECT COUNT(*) FROM purchases"), 3_500);
+    assert_eq!(app.count("SELECT COUNT(*) FROM purchases"), 3_500);
     assert_eq!(
-        count(
-            app,
-            "SELECT COUNT(*) FROM ledger_entries WHERE kind = 'earn'"
-        ),
+        app.count("SELECT COUNT(*) FROM ledger_entries WHERE kind = 'earn'"),
         3_500
     );
     let expected: i64 = (0..3_500).map(|i| 10_000 + (i * 137) % 490_000).sum();
-    assert_eq!(count(app, "SELECT SUM(amount) FROM purchases"), expected);
+    assert_eq!(app.count("SELECT SUM(amount) FROM purchases"), expected);
     assert_eq!(
-        count(
-            app,
+        app.count(
             "SELECT SUM(count) FROM webhook_counters WHERE outcome IN ('processed', 'duplicate')"
         ),
         5_000

@@ -6,7 +6,7 @@
 use std::{sync::Arc, thread, time::Duration};
 
 use krug_core::{native::NativeSql, wallet::invariants};
-use krug_e2e::{spawn_auth_app, AuthApp, TestResponse, Tokens};
+use krug_e2e::{spawn_auth_app, AuthApp, Cast, Club, TestResponse, Tokens};
 use serde_json::{json, Value};
 
 const MEMBER: &str = "+79161110001";
@@ -14,43 +14,18 @@ const STAFF_A: &str = "+79161110002";
 const STAFF_B: &str = "+79161110003";
 const DAY: Duration = Duration::from_secs(24 * 3600);
 
-/// An app with an admin, business A (beauty) with a manager and an API key,
-/// business B (gastronomy) with a manager, and one member.
-struct Club {
-    app: AuthApp,
-    admin: Tokens,
-    a: String,
-    b: String,
-    staff_a: Tokens,
-    staff_b: Tokens,
-    key_a: String,
-    member: Tokens,
-}
-
+/// Business A (beauty) with a manager and an API key, business B
+/// (gastronomy) with a manager, and one member.
 fn club() -> Club {
-    let app = spawn_auth_app();
-    let admin = app.admin();
-    let a = app.create_business(&admin, "Salon A", "beauty");
-    let b = app.create_business(&admin, "Bistro B", "gastronomy");
-    let staff_a = app.staff_login(&admin, &a, STAFF_A, "manager");
-    let staff_b = app.staff_login(&admin, &b, STAFF_B, "manager");
-    let (_, key_a) = app.issue_api_key(&admin, &a);
-    let member = app.login(MEMBER);
-    Club {
-        app,
-        admin,
-        a,
-        b,
-        staff_a,
-        staff_b,
-        key_a,
-        member,
-    }
-}
-
-fn count(app: &AuthApp, query: &str) -> i64 {
-    let conn = rusqlite::Connection::open(app.db_path()).expect("open db");
-    conn.query_row(query, [], |r| r.get(0)).expect(query)
+    Club::open(
+        spawn_auth_app(),
+        &Cast {
+            a: ("Salon A", "beauty"),
+            b: ("Bistro B", "gastronomy"),
+            role: "manager",
+            phones: [STAFF_A, STAFF_B, MEMBER],
+        },
+    )
 }
 
 const WRITTEN: [&str; 8] = [
@@ -67,7 +42,7 @@ const WRITTEN: [&str; 8] = [
 fn snapshot(app: &AuthApp) -> Vec<i64> {
     WRITTEN
         .iter()
-        .map(|t| count(app, &format!("SELECT COUNT(*) FROM {t}")))
+        .map(|t| app.count(&format!("SELECT COUNT(*) FROM {t}")))
         .collect()
 }
 
@@ -110,6 +85,27 @@ fn pos(app: &AuthApp, bearer: &str, route: &str, key: &str, body: &Value) -> Tes
         .send()
 }
 
+/// The member's card number, from their wallet.
+fn card_of(app: &AuthApp, member: &Tokens) -> String {
+    wallet(app, member)["card_number"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Credits `points` to `card` as a compensation, so a test has a balance to
+/// spend without waiting for points to mature.
+fn gift(app: &AuthApp, bearer: &str, card: &str, points: i64, key: &str) {
+    let resp = pos(
+        app,
+        bearer,
+        "compensations",
+        key,
+        &json!({ "member": { "card_number": card }, "points": points, "reason": "goodwill", "order_ref": key }),
+    );
+    assert_eq!(resp.status, 201, "{}", resp.text());
+}
+
 fn buy(app: &AuthApp, bearer: &str, card: &str, amount: i64, key: &str) -> Value {
     let resp = pos(
         app,
@@ -122,18 +118,22 @@ fn buy(app: &AuthApp, bearer: &str, card: &str, amount: i64, key: &str) -> Value
     resp.json()
 }
 
-// An independent EAN-13 check, so the test does not trust the code it tests.
-fn ean13_ok(card: &str) -> bool {
-    let d: Vec<u32> = card.chars().filter_map(|c| c.to_digit(10)).collect();
-    if d.len() != 13 || card.len() != 13 {
-        return false;
-    }
-    let sum: u32 = d[..12]
-        .iter()
+// An independent EAN-13 check digit, so the test does not trust the code it
+// tests.
+fn ean13_digit(first12: &str) -> u32 {
+    let sum: u32 = first12
+        .chars()
+        .map(|c| c.to_digit(10).unwrap())
         .enumerate()
-        .map(|(i, x)| if i % 2 == 0 { *x } else { 3 * x })
+        .map(|(i, x)| if i % 2 == 0 { x } else { 3 * x })
         .sum();
-    (10 - sum % 10) % 10 == d[12]
+    (10 - sum % 10) % 10
+}
+
+fn ean13_ok(card: &str) -> bool {
+    card.len() == 13
+        && card.chars().all(|c| c.is_ascii_digit())
+        && ean13_digit(&card[..12]) == card[12..].parse::<u32>().unwrap()
 }
 
 fn with_bad_check_digit(card: &str) -> String {
@@ -260,18 +260,8 @@ fn login_earn_mature_redeem_and_see_it_all_in_the_ledger() {
 fn expired_forged_and_missing_qr_tokens_are_refused() {
     let c = club();
     let app = &c.app;
-    let card = wallet(app, &c.member)["card_number"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let resp = pos(
-        app,
-        &c.key_a,
-        "compensations",
-        "gift",
-        &json!({ "member": { "card_number": card }, "points": 1_000, "reason": "late order", "order_ref": "A-9" }),
-    );
-    assert_eq!(resp.status, 201, "{}", resp.text());
+    let card = card_of(app, &c.member);
+    gift(app, &c.key_a, &card, 1_000, "gift");
 
     let token = qr(app, &c.member);
     let mut forged = token.clone().into_bytes();
@@ -333,18 +323,8 @@ fn expired_forged_and_missing_qr_tokens_are_refused() {
 fn a_hundred_parallel_redemptions_of_ten_against_five_hundred_spend_exactly_fifty() {
     let c = club();
     let app = &c.app;
-    let card = wallet(app, &c.member)["card_number"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let resp = pos(
-        app,
-        &c.key_a,
-        "compensations",
-        "seed",
-        &json!({ "member": { "card_number": card }, "points": 500, "reason": "seed", "order_ref": "seed" }),
-    );
-    assert_eq!(resp.status, 201, "{}", resp.text());
+    let card = card_of(app, &c.member);
+    gift(app, &c.key_a, &card, 500, "seed");
     let token = Arc::new(qr(app, &c.member));
 
     let handles: Vec<_> = (0..100)
@@ -376,7 +356,7 @@ fn a_hundred_parallel_redemptions_of_ten_against_five_hundred_spend_exactly_fift
     );
     assert_eq!(short, 50);
     assert_eq!(wallet(app, &c.member)["balance"]["available"], 0);
-    assert_eq!(count(app, "SELECT COUNT(*) FROM redemptions"), 50);
+    assert_eq!(app.count("SELECT COUNT(*) FROM redemptions"), 50);
     assert_ledger_sound(app);
 }
 
@@ -384,10 +364,7 @@ fn a_hundred_parallel_redemptions_of_ten_against_five_hundred_spend_exactly_fift
 fn one_idempotency_key_sent_twenty_times_at_once_records_one_purchase() {
     let c = club();
     let app = &c.app;
-    let card = wallet(app, &c.member)["card_number"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let card = card_of(app, &c.member);
     let body =
         json!({ "member": { "card_number": card }, "amount": 250_000, "external_id": "chk-77" });
     let handles: Vec<_> = (0..20)
@@ -417,12 +394,9 @@ fn one_idempotency_key_sent_twenty_times_at_once_records_one_purchase() {
         results.iter().map(|r| r.status).collect::<Vec<_>>()
     );
     assert_eq!(ids.len(), 1, "one purchase id for every replay");
-    assert_eq!(count(app, "SELECT COUNT(*) FROM purchases"), 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM purchases"), 1);
     assert_eq!(
-        count(
-            app,
-            "SELECT COUNT(*) FROM ledger_entries WHERE kind = 'earn'"
-        ),
+        app.count("SELECT COUNT(*) FROM ledger_entries WHERE kind = 'earn'"),
         1
     );
 
@@ -449,7 +423,7 @@ fn one_idempotency_key_sent_twenty_times_at_once_records_one_purchase() {
     let dup = pos(app, &c.key_a, "purchases", "other-key", &body);
     assert_eq!(dup.status, 200, "{}", dup.text());
     assert_eq!(dup.json()["status"], "duplicate");
-    assert_eq!(count(app, "SELECT COUNT(*) FROM purchases"), 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM purchases"), 1);
     assert_ledger_sound(app);
 }
 
@@ -457,10 +431,7 @@ fn one_idempotency_key_sent_twenty_times_at_once_records_one_purchase() {
 fn the_till_serves_its_own_business_only() {
     let c = club();
     let app = &c.app;
-    let card = wallet(app, &c.member)["card_number"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let card = card_of(app, &c.member);
     let before = snapshot(app);
     let sale = |bearer: &str, business: Option<&str>, key: &str| {
         let mut body = json!({ "member": { "card_number": card }, "amount": 10_000 });
@@ -517,10 +488,9 @@ fn the_till_serves_its_own_business_only() {
     let resp = sale(&c.admin.access, None, "adm2");
     assert_eq!(resp.status, 403, "an admin must name the business");
     let at = |b: &str| {
-        count(
-            app,
-            &format!("SELECT COUNT(*) FROM purchases WHERE business_id = '{b}'"),
-        )
+        app.count(&format!(
+            "SELECT COUNT(*) FROM purchases WHERE business_id = '{b}'"
+        ))
     };
     assert_eq!((at(&c.a), at(&c.b)), (1, 1));
 }
@@ -537,10 +507,7 @@ fn tier_reaches_vip_in_three_categories_and_falls_when_the_window_passes() {
         })
         .collect();
     let member = app.login(MEMBER);
-    let card = wallet(&app, &member)["card_number"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let card = card_of(&app, &member);
     let identify = |key: &str| {
         app.client
             .post("/api/v1/pos/identify")
@@ -575,10 +542,7 @@ fn tier_reaches_vip_in_three_categories_and_falls_when_the_window_passes() {
 fn compensations_are_capped_per_order() {
     let c = club();
     let app = &c.app;
-    let card = wallet(app, &c.member)["card_number"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let card = card_of(app, &c.member);
     let give = |points: i64, key: &str| {
         pos(
             app,
@@ -603,21 +567,12 @@ fn compensations_are_capped_per_order() {
 fn bad_input_is_refused_with_a_clear_4xx_and_writes_nothing() {
     let c = club();
     let app = &c.app;
-    let card = wallet(app, &c.member)["card_number"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let card = card_of(app, &c.member);
     let token = qr(app, &c.member);
     let unknown_card = {
         // A well-formed card number nobody holds.
         let first12 = "200000000001";
-        let d: Vec<u32> = first12.chars().map(|ch| ch.to_digit(10).unwrap()).collect();
-        let sum: u32 = d
-            .iter()
-            .enumerate()
-            .map(|(i, x)| if i % 2 == 0 { *x } else { 3 * x })
-            .sum();
-        format!("{first12}{}", (10 - sum % 10) % 10)
+        format!("{first12}{}", ean13_digit(first12))
     };
     let before = snapshot(app);
     let purchase = |body: Value| pos(app, &c.key_a, "purchases", "bad", &body);
