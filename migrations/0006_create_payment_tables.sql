@@ -26,6 +26,7 @@ CREATE TABLE payments (
     reservation_id  TEXT,
     category        TEXT,
     coupon_code     TEXT,
+    ref_code        TEXT,
     amount          INTEGER NOT NULL CHECK (amount > 0),
     refunded_amount INTEGER NOT NULL DEFAULT 0 CHECK (refunded_amount >= 0 AND refunded_amount <= amount),
     status          TEXT NOT NULL CHECK (status IN ('paid', 'parked', 'credited', 'canceled', 'expired')),

@@ -49,7 +49,7 @@ pub struct GenericData {
     /// Checkout reservation.
     #[serde(default)]
     pub reservation_id: Option<String>,
-    /// Referral code (kept for the referral capability).
+    /// Referral code (stored on the payment for the referral capability).
     #[serde(default)]
     pub ref_code: Option<String>,
     /// Category slug.
@@ -61,6 +61,13 @@ pub struct GenericData {
     /// Cross-promo coupon activation code.
     #[serde(default)]
     pub coupon_code: Option<String>,
+}
+
+// A member's referral code as the provider passed it on, named by where it
+// was found.
+fn ref_code(raw: &str, field: &str) -> Result<String, InvalidValue> {
+    crate::auth::members::parse_referral_code(raw)
+        .map_err(|e| InvalidValue::new(e.code, field, e.reason))
 }
 
 /// A generic event body: `{id, type, created, data}`.
@@ -143,6 +150,11 @@ pub fn generic(e: &GenericEvent) -> Result<Option<Event>, InvalidValue> {
             .coupon_code
             .as_deref()
             .map(|c| provider_id(c, "data.coupon_code"))
+            .transpose()?,
+        ref_code: d
+            .ref_code
+            .as_deref()
+            .map(|c| ref_code(c, "data.ref_code"))
             .transpose()?,
     }))
 }
@@ -308,6 +320,9 @@ fn payment_event(
             .map(|c| Category::parse(c, "metadata.category"))
             .transpose()?,
         coupon_code: meta(p, "coupon_code").map(str::to_string),
+        ref_code: meta(p, "ref_code")
+            .map(|c| ref_code(c, "metadata.ref_code"))
+            .transpose()?,
     })
 }
 
@@ -365,5 +380,56 @@ pub fn yookassa_read_back(
             let p = get_json(http, api, &format!("/v3/payments/{payment_id}"))?;
             Ok(payment_event(n.kind, &p, Some((&id, amount)))?)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(data: Value) -> Result<Option<Event>, InvalidValue> {
+        let body =
+            json!({ "id": "evt_1", "type": "payment.succeeded", "created": 1, "data": data });
+        generic(&serde_json::from_value(body).unwrap())
+    }
+
+    fn paid_data() -> Value {
+        json!({ "payment_id": "pay_1", "business_id": "0190f3a0-0000-7000-8000-000000000001",
+                "amount": 150_000, "currency": "RUB", "member_id": "0190f3a0-0000-7000-8000-000000000002" })
+    }
+
+    #[test]
+    fn referral_codes_are_normalised_and_checked() {
+        let mut d = paid_data();
+        d["ref_code"] = json!(" abcd2345 ");
+        let e = parse(d.clone()).unwrap().unwrap();
+        assert_eq!(e.ref_code.as_deref(), Some("ABCD2345"));
+        d["ref_code"] = json!("O0I1-bad");
+        let err = parse(d).unwrap_err();
+        assert_eq!(
+            (err.code, err.field.as_str()),
+            ("INVALID_REFERRAL_CODE", "data.ref_code")
+        );
+        assert_eq!(parse(paid_data()).unwrap().unwrap().ref_code, None);
+    }
+
+    #[test]
+    fn other_currencies_and_payer_less_payments_are_refused() {
+        let mut d = paid_data();
+        d["currency"] = json!("USD");
+        assert_eq!(parse(d).unwrap_err().code, "INVALID_CURRENCY");
+        let mut d = paid_data();
+        d.as_object_mut().unwrap().remove("member_id");
+        assert_eq!(parse(d).unwrap_err().field, "data.member_id");
+    }
+
+    #[test]
+    fn unknown_event_types_are_ignored() {
+        let body =
+            json!({ "id": "evt_2", "type": "payout.created", "created": 1, "data": paid_data() });
+        assert!(generic(&serde_json::from_value(body).unwrap())
+            .unwrap()
+            .is_none());
     }
 }

@@ -94,6 +94,9 @@ pub struct Event {
     pub category: Option<Category>,
     /// A cross-promo coupon's activation code used for this sale.
     pub coupon_code: Option<String>,
+    /// The referral code the sale came with (upper case); stored on the
+    /// payment for the referral capability to settle.
+    pub ref_code: Option<String>,
 }
 
 /// How an event was handled.
@@ -455,8 +458,8 @@ fn paid(env: &WebhookEnv<'_>, e: &Event, now: DateTime<Utc>) -> Result<Value, We
     };
     env.sql.execute(
         "INSERT INTO payments (provider, payment_id, business_id, member_id, customer_phone, order_ref, reservation_id, \
-         category, coupon_code, amount, status, purchase_id, park_until, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         category, coupon_code, ref_code, amount, status, purchase_id, park_until, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         &params![
             e.provider,
             e.payment_id.as_str(),
@@ -467,6 +470,7 @@ fn paid(env: &WebhookEnv<'_>, e: &Event, now: DateTime<Utc>) -> Result<Value, We
             e.reservation_id.as_deref(),
             e.category.map(|c| c.as_str()),
             e.coupon_code.as_deref(),
+            e.ref_code.as_deref(),
             e.amount,
             status,
             purchase["purchase_id"].as_str(),

@@ -52,6 +52,7 @@ fn paid(id: &str, payment: &str, business: &str, member: &str, amount: i64) -> E
         reservation_id: None,
         category: None,
         coupon_code: None,
+        ref_code: None,
     }
 }
 

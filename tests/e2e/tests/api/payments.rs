@@ -166,6 +166,7 @@ fn a_paid_event_records_the_purchase_commits_the_reservation_and_the_commission(
 
     let mut e = paid(&p, "evt_1", "pay_1", 300_000);
     e["data"]["reservation_id"] = json!(reservation);
+    e["data"]["ref_code"] = json!("abcd2345");
     let r = deliver(app, &e);
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json(), json!({ "status": "processed" }));
@@ -191,6 +192,13 @@ fn a_paid_event_records_the_purchase_commits_the_reservation_and_the_commission(
     assert_eq!(
         app.count(
             "SELECT COUNT(*) FROM purchases WHERE source = 'webhook' AND external_id = 'pay_1'"
+        ),
+        1
+    );
+    // The referral code is kept, normalised, for the referral capability.
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM payments WHERE payment_id = 'pay_1' AND ref_code = 'ABCD2345'"
         ),
         1
     );
