@@ -5,8 +5,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::db::ts;
-use crate::pagination::{page_from, Cursor, Page};
-use crate::ports::{Clock, Random, Sql, SqlValue, StoreError};
+use crate::pagination::{page_from, Cursor, NewestFirst, Page};
+use crate::ports::{Clock, Random, Sql, StoreError};
 use crate::types::Id;
 
 /// An entry to record.
@@ -94,33 +94,18 @@ pub fn list(
     limit: u32,
     cursor: Option<&Cursor>,
 ) -> Result<Page<AuditRecord>, StoreError> {
-    let mut where_ = vec!["1 = 1".to_string()];
-    let mut params: Vec<SqlValue> = Vec::new();
+    let mut q = NewestFirst::new(
+        "SELECT id, at, actor_id, actor_role, action, subject_type, subject_id, details, request_id \
+         FROM audit_log",
+    );
     if let Some(t) = &filter.subject_type {
-        where_.push("subject_type = ?".into());
-        params.push(t.into());
+        q = q.filter("subject_type = ?", t);
     }
     if let Some(s) = &filter.subject_id {
-        where_.push("subject_id = ?".into());
-        params.push(s.into());
+        q = q.filter("subject_id = ?", s);
     }
-    if let Some(c) = cursor {
-        where_.push("(at < ? OR (at = ? AND id < ?))".into());
-        params.extend([
-            c.key.clone().into(),
-            c.key.clone().into(),
-            c.id.clone().into(),
-        ]);
-    }
-    params.push(SqlValue::Integer(i64::from(limit) + 1));
-    let rows = sql.execute(
-        &format!(
-            "SELECT id, at, actor_id, actor_role, action, subject_type, subject_id, details, request_id \
-             FROM audit_log WHERE {} ORDER BY at DESC, id DESC LIMIT ?",
-            where_.join(" AND ")
-        ),
-        &params,
-    )?;
+    let (q, args) = q.page("at", "id", cursor, limit);
+    let rows = sql.execute(&q, &args)?;
     let mut items = Vec::with_capacity(rows.rows.len());
     for r in rows.iter() {
         items.push(AuditRecord {

@@ -5,6 +5,7 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use serde::Serialize;
 
 use crate::error::InvalidValue;
+use crate::ports::SqlValue;
 
 /// One page of a list.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -88,9 +89,96 @@ pub fn page_from<T>(mut rows: Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> Curs
     }
 }
 
+/// A list query read newest first in pages keyed by `(key, id)`, both
+/// descending: optional filters, then the cursor condition, the order and
+/// a limit of one row more than the page (see [`page_from`]).
+#[derive(Debug, Clone)]
+pub struct NewestFirst {
+    select: String,
+    conditions: Vec<String>,
+    args: Vec<SqlValue>,
+}
+
+impl NewestFirst {
+    /// Starts from `select` (`SELECT ... FROM ...`, joins included, no
+    /// `WHERE`).
+    pub fn new(select: impl Into<String>) -> Self {
+        Self {
+            select: select.into(),
+            conditions: Vec::new(),
+            args: Vec::new(),
+        }
+    }
+
+    /// Adds a condition with one `?`, bound to `arg`.
+    #[must_use]
+    pub fn filter(mut self, condition: &str, arg: impl Into<SqlValue>) -> Self {
+        self.conditions.push(condition.to_string());
+        self.args.push(arg.into());
+        self
+    }
+
+    /// The statement and its arguments for the page after `cursor`, ordered
+    /// by the `key` and `id` columns.
+    pub fn page(
+        mut self,
+        key: &str,
+        id: &str,
+        cursor: Option<&Cursor>,
+        limit: u32,
+    ) -> (String, Vec<SqlValue>) {
+        if let Some(c) = cursor {
+            self.conditions
+                .push(format!("({key} < ? OR ({key} = ? AND {id} < ?))"));
+            self.args.extend([
+                SqlValue::from(c.key.as_str()),
+                SqlValue::from(c.key.as_str()),
+                SqlValue::from(c.id.as_str()),
+            ]);
+        }
+        let mut sql = self.select;
+        if !self.conditions.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&self.conditions.join(" AND "));
+        }
+        sql.push_str(&format!(" ORDER BY {key} DESC, {id} DESC LIMIT ?"));
+        self.args.push(SqlValue::Integer(i64::from(limit) + 1));
+        (sql, self.args)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn newest_first_adds_filters_cursor_order_and_one_extra_row() {
+        let (sql, args) = NewestFirst::new("SELECT id FROM t").page("at", "id", None, 20);
+        assert_eq!(sql, "SELECT id FROM t ORDER BY at DESC, id DESC LIMIT ?");
+        assert_eq!(args, vec![SqlValue::Integer(21)]);
+        let c = Cursor {
+            key: "k".into(),
+            id: "i".into(),
+        };
+        let (sql, args) = NewestFirst::new("SELECT id FROM t")
+            .filter("owner = ?", "o")
+            .page("at", "id", Some(&c), 5);
+        assert_eq!(
+            sql,
+            "SELECT id FROM t WHERE owner = ? AND (at < ? OR (at = ? AND id < ?)) \
+             ORDER BY at DESC, id DESC LIMIT ?"
+        );
+        assert_eq!(
+            args,
+            vec![
+                SqlValue::from("o"),
+                SqlValue::from("k"),
+                SqlValue::from("k"),
+                SqlValue::from("i"),
+                SqlValue::Integer(6)
+            ]
+        );
+    }
 
     #[test]
     fn limits() {

@@ -200,19 +200,13 @@ pub fn list_rates(
     limit: u32,
     cursor: Option<&crate::pagination::Cursor>,
 ) -> Result<crate::pagination::Page<Rate>, StoreError> {
-    use crate::ports::SqlValue;
-    let mut q = "SELECT id, business_id, rate_bp, effective_from, created_at FROM commission_rates WHERE 1 = 1".to_string();
-    let mut args: Vec<SqlValue> = Vec::new();
+    let mut q = crate::pagination::NewestFirst::new(
+        "SELECT id, business_id, rate_bp, effective_from, created_at FROM commission_rates",
+    );
     if let Some(b) = business_id {
-        q.push_str(" AND business_id = ?");
-        args.push(SqlValue::Text(b.to_string()));
+        q = q.filter("business_id = ?", b);
     }
-    if let Some(c) = cursor {
-        q.push_str(" AND (effective_from < ? OR (effective_from = ? AND id < ?))");
-        args.extend(params![c.key.as_str(), c.key.as_str(), c.id.as_str()]);
-    }
-    q.push_str(" ORDER BY effective_from DESC, id DESC LIMIT ?");
-    args.push(SqlValue::Integer(i64::from(limit) + 1));
+    let (q, args) = q.page("effective_from", "id", cursor, limit);
     let items = sql
         .execute(&q, &args)?
         .iter()

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::amount::parse_rub;
 use super::webhook::{Event, Kind, Payer};
+use crate::auth::members::parse_referral_code;
 use crate::error::InvalidValue;
 use crate::ports::{Http, OutboundRequest};
 use crate::types::{Id, Phone};
@@ -63,13 +64,6 @@ pub struct GenericData {
     pub coupon_code: Option<String>,
 }
 
-// A member's referral code as the provider passed it on, named by where it
-// was found.
-fn ref_code(raw: &str, field: &str) -> Result<String, InvalidValue> {
-    crate::auth::members::parse_referral_code(raw)
-        .map_err(|e| InvalidValue::new(e.code, field, e.reason))
-}
-
 /// A generic event body: `{id, type, created, data}`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -102,11 +96,9 @@ pub fn generic(e: &GenericEvent) -> Result<Option<Event>, InvalidValue> {
     let amount = crate::types::Kopecks::positive(d.amount, "data.amount")?.get();
     let payer = match (&d.member_id, &d.customer_phone) {
         (Some(m), _) => Some(Payer::Member(Id::parse(m, "data.member_id")?.to_text())),
-        (None, Some(p)) => {
-            Some(Payer::Phone(Phone::parse(p).map_err(|e| {
-                InvalidValue::new(e.code, "data.customer_phone", e.reason)
-            })?))
-        }
+        (None, Some(p)) => Some(Payer::Phone(
+            Phone::parse(p).map_err(|e| e.at("data.customer_phone"))?,
+        )),
         (None, None) if kind == Kind::PaymentSucceeded => {
             return Err(invalid(
                 "data.member_id",
@@ -154,7 +146,7 @@ pub fn generic(e: &GenericEvent) -> Result<Option<Event>, InvalidValue> {
         ref_code: d
             .ref_code
             .as_deref()
-            .map(|c| ref_code(c, "data.ref_code"))
+            .map(|c| parse_referral_code(c).map_err(|e| e.at("data.ref_code")))
             .transpose()?,
     }))
 }
@@ -284,11 +276,9 @@ fn payment_event(
         .ok_or_else(|| invalid("metadata.business_id", "missing business_id"))?;
     let payer = match (meta(p, "member_id"), meta(p, "customer_phone")) {
         (Some(m), _) => Some(Payer::Member(Id::parse(m, "metadata.member_id")?.to_text())),
-        (None, Some(ph)) => {
-            Some(Payer::Phone(Phone::parse(ph).map_err(|e| {
-                InvalidValue::new(e.code, "metadata.customer_phone", e.reason)
-            })?))
-        }
+        (None, Some(ph)) => Some(Payer::Phone(
+            Phone::parse(ph).map_err(|e| e.at("metadata.customer_phone"))?,
+        )),
         (None, None) => None,
     };
     let (event_id, amount, refund_id) = match refund {
@@ -321,7 +311,7 @@ fn payment_event(
             .transpose()?,
         coupon_code: meta(p, "coupon_code").map(str::to_string),
         ref_code: meta(p, "ref_code")
-            .map(|c| ref_code(c, "metadata.ref_code"))
+            .map(|c| parse_referral_code(c).map_err(|e| e.at("metadata.ref_code")))
             .transpose()?,
     })
 }

@@ -155,7 +155,7 @@ pub fn check(raw: &RawBanner) -> Result<RawBanner, InvalidValue> {
         .as_deref()
         .map(|t| Tier::parse(t.trim()).map(|t| t.as_str().to_string()))
         .transpose()
-        .map_err(|e| InvalidValue::new(e.code, "min_tier", e.reason))?;
+        .map_err(|e| e.at("min_tier"))?;
     Ok(RawBanner {
         placement: placement(&raw.placement)?,
         title,
@@ -255,7 +255,8 @@ pub fn create(env: &PromoEnv<'_>, who: &Manager, raw: &RawBanner) -> Result<Bann
     let b = check(raw)?;
     let now = env.clock.now();
     let id = Id::at(now, env.random).to_text();
-    let (owner, (actor, _)) = (who.own_business(), who.actor());
+    let owner = who.own_business();
+    let (actor, _) = who.actor();
     immediate(env.sql, |tx| {
         tx.execute(
             "INSERT INTO banners (id, owner_business_id, placement, title, created_by, created_at, updated_at) \

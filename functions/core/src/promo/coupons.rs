@@ -11,9 +11,9 @@ use super::error::PromoError;
 use crate::audit::{self, AuditEntry};
 use crate::db::{immediate, ts, Row};
 use crate::error::InvalidValue;
-use crate::pagination::{page_from, Cursor, Page};
+use crate::pagination::{page_from, Cursor, NewestFirst, Page};
 use crate::params;
-use crate::ports::{Clock, Random, Sql, SqlValue, StoreError};
+use crate::ports::{Clock, Random, Sql, StoreError};
 use crate::types::{Id, Kopecks};
 use crate::wallet::cashback::round_half_up;
 use crate::wallet::ledger::{self, Actor, CauseType, EntryKind, Posting};
@@ -192,14 +192,12 @@ pub fn list_campaigns(
     limit: u32,
     cursor: Option<&Cursor>,
 ) -> Result<Page<CrossPromo>, StoreError> {
-    let mut q = format!("SELECT {COLUMNS} FROM cross_promos");
-    let mut args: Vec<SqlValue> = Vec::new();
-    if let Some(c) = cursor {
-        q.push_str(" WHERE (created_at < ? OR (created_at = ? AND id < ?))");
-        args.extend(params![c.key.as_str(), c.key.as_str(), c.id.as_str()]);
-    }
-    q.push_str(" ORDER BY created_at DESC, id DESC LIMIT ?");
-    args.push(SqlValue::Integer(i64::from(limit) + 1));
+    let (q, args) = NewestFirst::new(format!("SELECT {COLUMNS} FROM cross_promos")).page(
+        "created_at",
+        "id",
+        cursor,
+        limit,
+    );
     let items = sql
         .execute(&q, &args)?
         .iter()

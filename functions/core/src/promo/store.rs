@@ -12,7 +12,7 @@ use super::input::{self, PromoView, RawPromo, UsageView};
 use super::model::{Conditions, Kind, Limits, Promo, Usage};
 use crate::audit::{self, AuditEntry};
 use crate::db::{immediate, ts, Row};
-use crate::pagination::{page_from, Cursor, Page};
+use crate::pagination::{page_from, Cursor, NewestFirst, Page};
 use crate::params;
 use crate::ports::{Clock, Random, Sql, SqlValue, StoreError};
 use crate::types::Id;
@@ -71,19 +71,11 @@ pub(super) fn managed_page(
     limit: u32,
     cursor: Option<&Cursor>,
 ) -> (String, Vec<SqlValue>) {
-    let mut sql = format!("SELECT {columns} FROM {table} WHERE 1 = 1");
-    let mut args: Vec<SqlValue> = Vec::new();
+    let mut q = NewestFirst::new(format!("SELECT {columns} FROM {table}"));
     if let Some(own) = who.own_business() {
-        sql.push_str(" AND owner_business_id = ?");
-        args.push(SqlValue::Text(own.to_string()));
+        q = q.filter("owner_business_id = ?", own);
     }
-    if let Some(c) = cursor {
-        sql.push_str(" AND (created_at < ? OR (created_at = ? AND id < ?))");
-        args.extend(params![c.key.as_str(), c.key.as_str(), c.id.as_str()]);
-    }
-    sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ?");
-    args.push(SqlValue::Integer(i64::from(limit) + 1));
-    (sql, args)
+    q.page("created_at", "id", cursor, limit)
 }
 
 /// `current` with the top-level fields of a PATCH body put over it, read

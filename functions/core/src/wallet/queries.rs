@@ -11,9 +11,9 @@ use super::member;
 use super::purchases;
 use super::tiers::{self, Progress, Tier};
 use crate::db::ts;
-use crate::pagination::{page_from, Cursor, Page};
+use crate::pagination::{page_from, Cursor, NewestFirst, Page};
 use crate::params;
-use crate::ports::{Sql, SqlValue, StoreError};
+use crate::ports::{Sql, StoreError};
 
 /// Points that will expire at one instant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -114,23 +114,15 @@ pub fn ledger_page(
     limit: u32,
     cursor: Option<&Cursor>,
 ) -> Result<Page<LedgerLine>, StoreError> {
-    let mut params: Vec<SqlValue> = params![member_id];
-    let mut after = String::new();
-    if let Some(c) = cursor {
-        after = " AND (e.created_at < ? OR (e.created_at = ? AND e.id < ?))".into();
-        params.extend(params![c.key.as_str(), c.key.as_str(), c.id.as_str()]);
-    }
-    params.push(SqlValue::Integer(i64::from(limit) + 1));
-    let rows = sql.execute(
-        &format!(
-            "SELECT e.id, e.kind, e.amount, e.business_id, e.description, e.created_at, \
-                    l.status AS lot_status, l.expires_at \
-             FROM ledger_entries e \
-             LEFT JOIN point_lots l ON l.entry_id = e.id \
-             WHERE e.member_id = ?{after} ORDER BY e.created_at DESC, e.id DESC LIMIT ?"
-        ),
-        &params,
-    )?;
+    let (q, args) = NewestFirst::new(
+        "SELECT e.id, e.kind, e.amount, e.business_id, e.description, e.created_at, \
+                l.status AS lot_status, l.expires_at \
+         FROM ledger_entries e \
+         LEFT JOIN point_lots l ON l.entry_id = e.id",
+    )
+    .filter("e.member_id = ?", member_id)
+    .page("e.created_at", "e.id", cursor, limit);
+    let rows = sql.execute(&q, &args)?;
     let items = rows
         .iter()
         .map(|r| {
@@ -184,21 +176,14 @@ pub fn coupons_page(
     limit: u32,
     cursor: Option<&Cursor>,
 ) -> Result<Page<CouponLine>, StoreError> {
-    let mut params: Vec<SqlValue> = params![member_id];
-    let mut after = String::new();
-    if let Some(c) = cursor {
-        after = " AND (issued_at < ? OR (issued_at = ? AND id < ?))".into();
-        params.extend(params![c.key.as_str(), c.key.as_str(), c.id.as_str()]);
-    }
-    params.push(SqlValue::Integer(i64::from(limit) + 1));
-    let rows = sql.execute(
-        &format!(
-            "SELECT id, business_id, source_business_id, title, bonus_pct, status, valid_until, \
-                    issued_at, expires_at \
-             FROM coupons WHERE member_id = ?{after} ORDER BY issued_at DESC, id DESC LIMIT ?"
-        ),
-        &params,
-    )?;
+    let (q, args) = NewestFirst::new(
+        "SELECT id, business_id, source_business_id, title, bonus_pct, status, valid_until, \
+                issued_at, expires_at \
+         FROM coupons",
+    )
+    .filter("member_id = ?", member_id)
+    .page("issued_at", "id", cursor, limit);
+    let rows = sql.execute(&q, &args)?;
     let now = ts(now);
     let items = rows
         .iter()
