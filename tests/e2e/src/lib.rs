@@ -125,6 +125,18 @@ impl TestApp {
         let conn = rusqlite::Connection::open(self.db_path()).expect("open db");
         conn.query_row(query, [], |r| r.get(0)).expect(query)
     }
+
+    /// Panics unless the app's ledger passes core's invariant check
+    /// (balances, lots, entries and their causes agree).
+    pub fn assert_ledger_sound(&self) {
+        let sql = krug_core::native::NativeSql::open(&self.db_path()).expect("open db");
+        let bad = krug_core::wallet::invariants::check(&sql).expect("invariant queries");
+        assert!(
+            bad.is_empty(),
+            "ledger invariants violated:\n{}",
+            bad.join("\n")
+        );
+    }
 }
 
 /// Starts the app with default test settings.

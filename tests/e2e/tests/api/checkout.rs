@@ -965,7 +965,5 @@ fn a_purchase_at_a_issues_a_coupon_for_b_that_b_honours_once() {
         (r.status, r.error_code().as_str()),
         (409, "COUPON_NOT_USABLE")
     );
-    let sql = krug_core::native::NativeSql::open(&app.db_path()).unwrap();
-    let bad = krug_core::wallet::invariants::check(&sql).unwrap();
-    assert!(bad.is_empty(), "{bad:?}");
+    app.assert_ledger_sound();
 }

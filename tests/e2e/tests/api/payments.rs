@@ -10,7 +10,7 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 
-use krug_core::{native::NativeSql, payments::signature, wallet::invariants};
+use krug_core::payments::signature;
 use krug_e2e::{spawn_auth_app_with, AuthApp, MockServer, TestResponse, Tokens};
 use serde_json::{json, Value};
 
@@ -114,16 +114,6 @@ fn refund(p: &Pay, event_id: &str, payment_id: &str, refund_id: &str, amount: i6
         json!({ "payment_id": payment_id, "business_id": p.shop, "amount": amount, "currency": "RUB",
                 "refund_id": refund_id }),
     )
-}
-
-fn assert_sound(app: &AuthApp) {
-    let sql = NativeSql::open(&app.db_path()).unwrap();
-    let bad = invariants::check(&sql).unwrap();
-    assert!(
-        bad.is_empty(),
-        "ledger invariants violated:\n{}",
-        bad.join("\n")
-    );
 }
 
 fn wallet(p: &Pay) -> Value {
@@ -245,7 +235,7 @@ fn a_paid_event_records_the_purchase_commits_the_reservation_and_the_commission(
         "processed"
     );
     assert_eq!(app.count("SELECT SUM(amount) FROM commissions"), 1_500);
-    assert_sound(app);
+    app.assert_ledger_sound();
 }
 
 #[test]
@@ -367,7 +357,7 @@ fn refunds_wait_for_their_payment_accumulate_and_claw_back_into_debt() {
         .json();
     assert_eq!(w["balance"]["available"], 0);
     assert_eq!(w["balance"]["debt"], 2_250);
-    assert_sound(app);
+    app.assert_ledger_sound();
 }
 
 #[test]
@@ -713,5 +703,5 @@ fn five_thousand_shuffled_deliveries_with_thirty_percent_duplicates_keep_the_led
         ),
         5_000
     );
-    assert_sound(app);
+    app.assert_ledger_sound();
 }

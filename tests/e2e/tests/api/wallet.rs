@@ -5,7 +5,6 @@
 
 use std::{sync::Arc, thread, time::Duration};
 
-use krug_core::{native::NativeSql, wallet::invariants};
 use krug_e2e::{spawn_auth_app, AuthApp, Cast, Club, TestResponse, Tokens};
 use serde_json::{json, Value};
 
@@ -44,16 +43,6 @@ fn snapshot(app: &AuthApp) -> Vec<i64> {
         .iter()
         .map(|t| app.count(&format!("SELECT COUNT(*) FROM {t}")))
         .collect()
-}
-
-fn assert_ledger_sound(app: &AuthApp) {
-    let sql = NativeSql::open(&app.db_path()).expect("open db");
-    let bad = invariants::check(&sql).expect("invariant queries");
-    assert!(
-        bad.is_empty(),
-        "ledger invariants violated:\n{}",
-        bad.join("\n")
-    );
 }
 
 fn qr(app: &AuthApp, member: &Tokens) -> String {
@@ -253,7 +242,7 @@ fn login_earn_mature_redeem_and_see_it_all_in_the_ledger() {
         .send();
     assert_eq!(coupons.status, 200);
     assert_eq!(coupons.json(), json!({ "items": [], "next_cursor": null }));
-    assert_ledger_sound(app);
+    app.assert_ledger_sound();
 }
 
 #[test]
@@ -357,7 +346,7 @@ fn a_hundred_parallel_redemptions_of_ten_against_five_hundred_spend_exactly_fift
     assert_eq!(short, 50);
     assert_eq!(wallet(app, &c.member)["balance"]["available"], 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM redemptions"), 50);
-    assert_ledger_sound(app);
+    app.assert_ledger_sound();
 }
 
 #[test]
@@ -424,7 +413,7 @@ fn one_idempotency_key_sent_twenty_times_at_once_records_one_purchase() {
     assert_eq!(dup.status, 200, "{}", dup.text());
     assert_eq!(dup.json()["status"], "duplicate");
     assert_eq!(app.count("SELECT COUNT(*) FROM purchases"), 1);
-    assert_ledger_sound(app);
+    app.assert_ledger_sound();
 }
 
 #[test]
@@ -535,7 +524,7 @@ fn tier_reaches_vip_in_three_categories_and_falls_when_the_window_passes() {
     let report = app.run_job("recompute-tiers");
     assert_eq!(report["report"]["affected"], 1, "{report}");
     assert_eq!(identify(&keys[0])["tier"], "insider");
-    assert_ledger_sound(&app);
+    app.assert_ledger_sound();
 }
 
 #[test]
@@ -560,7 +549,7 @@ fn compensations_are_capped_per_order() {
     );
     assert_eq!(give(20_000, "c3").status, 201);
     assert_eq!(wallet(app, &c.member)["balance"]["available"], 50_000);
-    assert_ledger_sound(app);
+    app.assert_ledger_sound();
 }
 
 #[test]
