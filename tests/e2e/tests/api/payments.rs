@@ -518,7 +518,15 @@ fn signatures_are_checked_on_the_raw_body_before_parsing() {
     bad["data"]["currency"] = json!("RUB");
     bad["data"]["business_id"] = json!("0191e6a0-0000-7000-8000-000000000000");
     assert_eq!(deliver(app, &bad).status, 422);
+    let mut bad = paid(&p, "evt_bad_ref", "pay_bad_ref", 10_000);
+    bad["data"]["ref_code"] = json!("not a code");
+    let r = deliver(app, &bad);
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (422, "INVALID_REFERRAL_CODE")
+    );
     assert_eq!(app.count("SELECT COUNT(*) FROM payment_events"), 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM payments"), 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM purchases"), 0);
     assert!(app.count("SELECT count FROM webhook_counters WHERE outcome = 'rejected'") >= 10);
 }
