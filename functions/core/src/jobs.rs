@@ -160,7 +160,16 @@ impl UseCaseError for RunJobError {
 
 /// Runs `name` now, unconditionally (no claim).
 pub fn run_now(env: &JobEnv<'_>, name: &str) -> Result<JobReport, RunJobError> {
-    let job = find(name).ok_or_else(|| RunJobError::UnknownJob(name.to_string()))?;
+    run_now_in(env, &registry(), name)
+}
+
+/// [`run_now`] over a job list of the caller's (the components add jobs
+/// that need ports core's registry cannot bind, such as outbound HTTP).
+pub fn run_now_in(env: &JobEnv<'_>, jobs: &[Job], name: &str) -> Result<JobReport, RunJobError> {
+    let job = jobs
+        .iter()
+        .find(|j| j.name == name)
+        .ok_or_else(|| RunJobError::UnknownJob(name.to_string()))?;
     (job.run)(env).map_err(RunJobError::Failed)
 }
 
@@ -181,9 +190,14 @@ pub struct DueOutcome {
 
 /// Runs every job due now whose period no one has claimed yet.
 pub fn run_due(env: &JobEnv<'_>) -> Result<Vec<DueOutcome>, StoreError> {
+    run_due_in(env, registry())
+}
+
+/// [`run_due`] over a job list of the caller's.
+pub fn run_due_in(env: &JobEnv<'_>, jobs: Vec<Job>) -> Result<Vec<DueOutcome>, StoreError> {
     let now = env.clock.now();
     let mut outcomes = Vec::new();
-    for job in registry() {
+    for job in jobs {
         let Some(period) = job.schedule.period_key(now) else {
             continue;
         };

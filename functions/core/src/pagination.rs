@@ -118,6 +118,14 @@ impl NewestFirst {
         self
     }
 
+    /// Adds a condition with several `?`, bound to `args` in order.
+    #[must_use]
+    pub fn filter_all(mut self, condition: &str, args: Vec<SqlValue>) -> Self {
+        self.conditions.push(condition.to_string());
+        self.args.extend(args);
+        self
+    }
+
     /// The statement and its arguments for the page after `cursor`, ordered
     /// by the `key` and `id` columns.
     pub fn page(

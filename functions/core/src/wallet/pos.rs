@@ -291,75 +291,146 @@ pub fn compensate(
         let now = env.clock.now();
         let b = business(tx, env.business_id)?;
         let m = member::resolve(tx, env.qr_key, now, &cmd.member)?;
-        let given = tx
-            .execute(
-                "SELECT COALESCE(SUM(points), 0) AS s FROM compensations WHERE business_id = ? AND order_ref = ?",
-                &params![b.id.as_str(), cmd.order_ref.as_str()],
-            )?
-            .first()
-            .map_or(Ok(0), |r| r.i64("s"))?;
-        let remaining = (env.settings.compensation_cap_per_order - given).max(0);
-        if cmd.points > remaining {
-            return Err(WalletError::CompensationCapExceeded { remaining });
-        }
-        let compensation_id = Id::at(now, env.random).to_text();
-        let description = format!("Compensation from {}", b.name);
-        // Goodwill points are available at once: there is no sale to refund.
-        let credited = ledger::credit(
+        let granted = grant_compensation(
             tx,
-            now,
+            env.clock,
             env.random,
-            &Posting {
-                member_id: &m.id,
-                business_id: Some(&b.id),
-                cause_type: CauseType::Compensation,
-                cause_id: &compensation_id,
+            env.settings,
+            &Goodwill {
                 actor: env.actor,
-                reason: Some(&cmd.reason),
-                description: Some(&description),
+                business: &b,
+                member_id: &m.id,
+                points: cmd.points,
+                reason: &cmd.reason,
+                order_ref: &cmd.order_ref,
+                request_id: env.request_id,
             },
-            EntryKind::Compensation,
-            cmd.points,
-            None,
-            now,
-            env.settings.ttl_days,
         )?;
-        tx.execute(
-            "INSERT INTO compensations (id, member_id, business_id, order_ref, points, reason, entry_id, \
-             actor_role, actor_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            &params![
-                compensation_id.as_str(),
-                m.id.as_str(),
-                b.id.as_str(),
-                cmd.order_ref.as_str(),
-                cmd.points,
-                cmd.reason.as_str(),
-                credited.entry_id.as_str(),
-                env.actor.role,
-                env.actor.id.as_deref(),
-                ts(now)
-            ],
-        )?;
-        audit_money(
-            env,
-            tx,
-            now,
-            "points.compensated",
-            &m.id,
-            json!({
-                "compensation_id": compensation_id, "business_id": b.id, "points": cmd.points,
-                "order_ref": cmd.order_ref, "reason": cmd.reason,
-            }),
-        )?;
-        let available = ledger::balance(tx, &m.id)?.available;
         Ok(Reply {
             status: 201,
             body: json!({
-                "compensation_id": compensation_id, "member_id": m.id, "points": cmd.points,
-                "order_ref": cmd.order_ref, "available": available,
-                "debt_repaid": credited.settled_debt, "created_at": ts(now),
+                "compensation_id": granted.compensation_id, "member_id": m.id, "points": cmd.points,
+                "order_ref": cmd.order_ref, "available": granted.available,
+                "debt_repaid": granted.debt_repaid, "created_at": ts(now),
             }),
         })
+    })
+}
+
+/// Goodwill points to grant for an order.
+#[derive(Debug, Clone, Copy)]
+pub struct Goodwill<'a> {
+    /// Who grants them.
+    pub actor: &'a Actor,
+    /// The business whose order it is.
+    pub business: &'a Business,
+    /// The member.
+    pub member_id: &'a str,
+    /// Points (validated positive).
+    pub points: i64,
+    /// Why.
+    pub reason: &'a str,
+    /// The order it is for.
+    pub order_ref: &'a str,
+    /// Request id, for the audit log.
+    pub request_id: Option<&'a str>,
+}
+
+/// What [`grant_compensation`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Granted {
+    /// The `compensations` row.
+    pub compensation_id: String,
+    /// The member's available points afterwards.
+    pub available: i64,
+    /// Part of the points that repaid debt.
+    pub debt_repaid: i64,
+}
+
+/// The wallet's compensation rules, in the caller's transaction: refused
+/// beyond `compensation_cap_per_order` for (business, order), credited at
+/// once as a `compensation` entry, recorded and audit-logged. Shared by the
+/// till and support disputes.
+pub fn grant_compensation(
+    tx: &dyn Sql,
+    clock: &dyn crate::ports::Clock,
+    random: &dyn Random,
+    settings: &WalletSettings,
+    g: &Goodwill<'_>,
+) -> Result<Granted, WalletError> {
+    let now = clock.now();
+    let b = g.business;
+    let given = tx
+        .execute(
+            "SELECT COALESCE(SUM(points), 0) AS s FROM compensations WHERE business_id = ? AND order_ref = ?",
+            &params![b.id.as_str(), g.order_ref],
+        )?
+        .first()
+        .map_or(Ok(0), |r| r.i64("s"))?;
+    let remaining = (settings.compensation_cap_per_order - given).max(0);
+    if g.points > remaining {
+        return Err(WalletError::CompensationCapExceeded { remaining });
+    }
+    let compensation_id = Id::at(now, random).to_text();
+    let description = format!("Compensation from {}", b.name);
+    // Goodwill points are available at once: there is no sale to refund.
+    let credited = ledger::credit(
+        tx,
+        now,
+        random,
+        &Posting {
+            member_id: g.member_id,
+            business_id: Some(&b.id),
+            cause_type: CauseType::Compensation,
+            cause_id: &compensation_id,
+            actor: g.actor,
+            reason: Some(g.reason),
+            description: Some(&description),
+        },
+        EntryKind::Compensation,
+        g.points,
+        None,
+        now,
+        settings.ttl_days,
+    )?;
+    tx.execute(
+        "INSERT INTO compensations (id, member_id, business_id, order_ref, points, reason, entry_id, \
+         actor_role, actor_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        &params![
+            compensation_id.as_str(),
+            g.member_id,
+            b.id.as_str(),
+            g.order_ref,
+            g.points,
+            g.reason,
+            credited.entry_id.as_str(),
+            g.actor.role,
+            g.actor.id.as_deref(),
+            ts(now)
+        ],
+    )?;
+    audit::record(
+        tx,
+        clock,
+        random,
+        &AuditEntry {
+            actor_id: g.actor.id.as_deref(),
+            actor_role: g.actor.role,
+            action: "points.compensated",
+            subject_type: "member",
+            subject_id: g.member_id,
+            details: json!({
+                "compensation_id": compensation_id, "business_id": b.id, "points": g.points,
+                "order_ref": g.order_ref, "reason": g.reason,
+            }),
+            request_id: g.request_id,
+        },
+    )?;
+    let available = ledger::balance(tx, g.member_id)?.available;
+    Ok(Granted {
+        compensation_id,
+        available,
+        debt_repaid: credited.settled_debt,
     })
 }
 

@@ -1,0 +1,132 @@
+-- Support: tickets with their message thread, notifications of staff
+-- replies for the member's app, disputes on a purchase, the FAQ, and the
+-- Telegram side: an outbox written in the same transaction as the ticket or
+-- message it announces, the chat's message ids mapped back to tickets, the
+-- updates already handled, and which Telegram users are support agents.
+
+-- first_response_due_at is the SLA deadline of the current breach window:
+-- set from the priority at creation, moved on by each escalation, and no
+-- longer watched once first_response_at is set.
+CREATE TABLE support_tickets (
+    id                    TEXT PRIMARY KEY,
+    member_id             TEXT NOT NULL,
+    business_id           TEXT,
+    purchase_id           TEXT,
+    subject               TEXT NOT NULL,
+    status                TEXT NOT NULL CHECK (status IN ('open', 'in_progress', 'resolved', 'closed')),
+    priority              TEXT NOT NULL CHECK (priority IN ('low', 'normal', 'high', 'urgent')),
+    assignee_id           TEXT,
+    first_response_due_at TEXT NOT NULL,
+    first_response_at     TEXT,
+    escalations           INTEGER NOT NULL DEFAULT 0,
+    tg_message_id         INTEGER,
+    resolved_at           TEXT,
+    closed_at             TEXT,
+    created_at            TEXT NOT NULL,
+    updated_at            TEXT NOT NULL
+) STRICT;
+
+CREATE INDEX support_tickets_member ON support_tickets (member_id, created_at, id);
+CREATE INDEX support_tickets_business ON support_tickets (business_id, created_at, id);
+CREATE INDEX support_tickets_due ON support_tickets (first_response_due_at) WHERE first_response_at IS NULL;
+
+CREATE TABLE support_messages (
+    id          TEXT PRIMARY KEY,
+    ticket_id   TEXT NOT NULL,
+    author_id   TEXT,
+    author_role TEXT NOT NULL CHECK (author_role IN ('member', 'staff', 'admin', 'system')),
+    source      TEXT NOT NULL CHECK (source IN ('app', 'telegram')),
+    body        TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+) STRICT;
+
+CREATE INDEX support_messages_ticket ON support_messages (ticket_id, created_at, id);
+
+-- A staff reply the member has not necessarily seen yet (no SMS is sent).
+CREATE TABLE support_notifications (
+    id         TEXT PRIMARY KEY,
+    member_id  TEXT NOT NULL,
+    ticket_id  TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    created_at TEXT NOT NULL
+) STRICT;
+
+CREATE INDEX support_notifications_ticket ON support_notifications (ticket_id, created_at);
+
+-- One Telegram message to send, already rendered (HTML parts of at most
+-- 4096 characters). Rows of one ticket go out in seq order; parts_sent lets
+-- a retry resume after the parts Telegram already has.
+CREATE TABLE support_outbox (
+    id              TEXT PRIMARY KEY,
+    ticket_id       TEXT NOT NULL,
+    seq             INTEGER NOT NULL,
+    kind            TEXT NOT NULL CHECK (kind IN ('ticket', 'message', 'status', 'escalation', 'dispute')),
+    parts           TEXT NOT NULL,
+    with_buttons    INTEGER NOT NULL DEFAULT 0,
+    parts_sent      INTEGER NOT NULL DEFAULT 0,
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    lease_until     TEXT,
+    message_id      INTEGER,
+    last_error      TEXT,
+    created_at      TEXT NOT NULL,
+    sent_at         TEXT,
+    UNIQUE (ticket_id, seq)
+) STRICT;
+
+CREATE INDEX support_outbox_due ON support_outbox (status, next_attempt_at);
+
+CREATE TABLE support_tg_messages (
+    chat_id    TEXT NOT NULL,
+    message_id INTEGER NOT NULL,
+    ticket_id  TEXT NOT NULL,
+    PRIMARY KEY (chat_id, message_id)
+) STRICT;
+
+-- Every update_id seen, recorded in the transaction of its effect.
+CREATE TABLE support_tg_updates (
+    update_id   INTEGER PRIMARY KEY,
+    outcome     TEXT NOT NULL,
+    ticket_id   TEXT,
+    received_at TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE support_agents (
+    telegram_user_id INTEGER PRIMARY KEY,
+    member_id        TEXT NOT NULL,
+    created_at       TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE support_disputes (
+    id              TEXT PRIMARY KEY,
+    member_id       TEXT NOT NULL,
+    business_id     TEXT NOT NULL,
+    purchase_id     TEXT NOT NULL,
+    ticket_id       TEXT NOT NULL,
+    reason          TEXT NOT NULL,
+    requested       TEXT NOT NULL CHECK (requested IN ('compensation', 'refund', 'redo')),
+    amount          INTEGER CHECK (amount IS NULL OR amount > 0),
+    status          TEXT NOT NULL CHECK (status IN ('open', 'accepted', 'rejected')),
+    note            TEXT,
+    points          INTEGER,
+    compensation_id TEXT,
+    refund_amount   INTEGER,
+    decided_by      TEXT,
+    decided_role    TEXT,
+    decided_at      TEXT,
+    created_at      TEXT NOT NULL
+) STRICT;
+
+CREATE INDEX support_disputes_purchase ON support_disputes (purchase_id, status);
+
+-- search_text is question + answer lower-cased with ё folded to е.
+CREATE TABLE faq_entries (
+    id          TEXT PRIMARY KEY,
+    question    TEXT NOT NULL,
+    answer      TEXT NOT NULL,
+    search_text TEXT NOT NULL,
+    position    INTEGER NOT NULL DEFAULT 0,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+) STRICT;
