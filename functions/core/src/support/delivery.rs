@@ -177,11 +177,15 @@ pub fn deliver(env: &JobEnv<'_>, http: &dyn Http) -> Result<JobReport, JobError>
                     (row.with_buttons && part == 0).then_some(row.ticket_id.as_str()),
                     root,
                 );
+                let bytes = body.to_string().into_bytes();
                 let outcome = match http.send(OutboundRequest {
                     method: "POST".into(),
                     url: url.clone(),
-                    headers: vec![("content-type".into(), "application/json".into())],
-                    body: body.to_string().into_bytes(),
+                    headers: vec![
+                        ("content-type".into(), "application/json".into()),
+                        ("content-length".into(), bytes.len().to_string()),
+                    ],
+                    body: bytes,
                 }) {
                     Ok(resp) => telegram::parse_send_response(resp.status, &resp.body),
                     Err(e) => SendOutcome::Failed(e.to_string()),
