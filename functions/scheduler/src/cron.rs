@@ -12,7 +12,7 @@ struct Cron;
 impl Guest for Cron {
     fn handle_cron_event(metadata: Metadata) -> Result<(), Error> {
         let ctx = Ctx::background("scheduler");
-        let outcomes = krug_core::jobs::run_due(&ctx.job_env())
+        let outcomes = krug_core::jobs::run_due_in(&ctx.job_env(), crate::jobs::all())
             .map_err(|e| Error::Other(format!("run_due: {e}")))?;
         let failed: Vec<_> = outcomes
             .iter()

@@ -9,6 +9,7 @@ use spin_sdk::http_component;
 
 mod cron;
 mod guard;
+mod jobs;
 
 #[http_component]
 async fn handle(req: IncomingRequest) -> Response {
@@ -30,7 +31,7 @@ fn route(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
 }
 
 fn list_jobs() -> Result<Response, ApiError> {
-    let items: Vec<_> = krug_core::jobs::registry()
+    let items: Vec<_> = jobs::all()
         .into_iter()
         .map(|j| json!({ "name": j.name, "description": j.description, "schedule": j.schedule }))
         .collect();
@@ -38,13 +39,13 @@ fn list_jobs() -> Result<Response, ApiError> {
 }
 
 fn run_job(ctx: &Ctx, name: &str) -> Result<Response, ApiError> {
-    let report = krug_core::jobs::run_now(&ctx.job_env(), name)?;
+    let report = krug_core::jobs::run_now_in(&ctx.job_env(), &jobs::all(), name)?;
     json_response(200, &json!({ "job": name, "report": report }))
 }
 
 fn run_due(ctx: &Ctx) -> Result<Response, ApiError> {
-    let outcomes =
-        krug_core::jobs::run_due(&ctx.job_env()).map_err(|e| ApiError::internal(e.to_string()))?;
+    let outcomes = krug_core::jobs::run_due_in(&ctx.job_env(), jobs::all())
+        .map_err(|e| ApiError::internal(e.to_string()))?;
     json_response(200, &json!({ "items": outcomes }))
 }
 
