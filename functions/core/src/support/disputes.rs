@@ -194,7 +194,7 @@ pub fn open(
                 ts(now)
             ],
         )?;
-        Ok(load(tx, &id)?.ok_or(SupportError::DisputeNotFound)?)
+        load(tx, &id)?.ok_or(SupportError::DisputeNotFound)
     })
 }
 
@@ -356,6 +356,6 @@ pub fn decide(
                 &outbox::message_text(&ticket.id, caller.staff_role(), &text),
             )?;
         }
-        Ok(load(tx, &dispute.id)?.ok_or(SupportError::DisputeNotFound)?)
+        load(tx, &dispute.id)?.ok_or(SupportError::DisputeNotFound)
     })
 }

@@ -136,11 +136,10 @@ fn load(sql: &dyn Sql, id: &str) -> Result<Entry, SupportError> {
         &format!("SELECT {COLUMNS} FROM faq_entries WHERE id = ?"),
         &params![id],
     )?;
-    Ok(rows
-        .first()
+    rows.first()
         .map(from_row)
         .transpose()?
-        .ok_or(SupportError::FaqNotFound)?)
+        .ok_or(SupportError::FaqNotFound)
 }
 
 /// `POST /admin/faq`: question and answer required.

@@ -643,6 +643,6 @@ pub fn update(
         if let Some(p) = priority {
             apply_priority(tx, now, env.settings, &ticket, p)?;
         }
-        Ok(load(tx, &ticket.id)?.ok_or(SupportError::TicketNotFound)?)
+        load(tx, &ticket.id)?.ok_or(SupportError::TicketNotFound)
     })
 }
