@@ -135,6 +135,54 @@ class SmsGateway:
         self.server.shutdown()
 
 
+class TelegramApi:
+    """The Bot API stand-in: answers every sendMessage like Telegram does."""
+
+    def __init__(self):
+        counter = self.sent = [0]
+        lock = threading.Lock()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers["content-length"]))
+                with lock:
+                    counter[0] += 1
+                    n = counter[0]
+                out = json.dumps({"ok": True, "result": {"message_id": n, "date": 0, "chat": {"id": -100, "type": "supergroup"}}}).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            def log_message(self, *a):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+
+
+def outbox_delivery(port, token, tg, limit_s=60.0):
+    """Runs the Telegram delivery job until the support outbox is empty (or
+    `limit_s` passed); returns (messages sent, seconds)."""
+    before = tg.sent[0]
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit_s:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+        conn.request("POST", "/internal/jobs/support-deliver-telegram", headers={"authorization": f"Bearer {token}"})
+        r = conn.getresponse()
+        body = json.loads(r.read())
+        conn.close()
+        assert r.status == 200, body
+        if body["report"]["affected"] == 0:
+            break
+    return tg.sent[0] - before, time.monotonic() - t0
+
+
 def call(port, method, path, body=None, token=None, source_ip=None, headers=None):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source_ip, 0) if source_ip else None)
     hdrs = dict(headers or {})
@@ -346,6 +394,15 @@ end
     for c in conns:
         events = signed_events(biz["id"], member_id, 10_000_000 + 1000 * c, 4000, 100)
         yield ("POST /webhooks/payments/generic (duplicate-heavy: 100 events cycled)", c, "/webhooks/payments/generic", webhook_script(tmp, f"dup-{c}.lua", events, min(2, c)))
+    # Support: a member opens tickets (ticket, first message and outbox row
+    # in one transaction); the outbox they fill is delivered after the run.
+    ticket_body = json.dumps({"subject": "Баллы не пришли", "body": "Купил вчера в Bench Cafe, баллов нет. <Помогите> & спасибо", "business_id": biz["id"]})
+    yield ("POST /api/v1/support/tickets (ticket + message + outbox)", None, "/api/v1/support/tickets", lua_script(tmp, "ticket.lua", f"""
+local body = [=[{ticket_body}]=]
+request = function()
+  return wrk.format("POST", "/api/v1/support/tickets", {{["content-type"] = "application/json", ["authorization"] = "Bearer {members[3]}"}}, body)
+end
+"""))
     for c in conns:
         tok = call(port, "GET", "/api/v1/wallet/qr", token=members[0])[1]["token"]
         body = json.dumps({"member": {"qr_token": tok}, "points": 100, "order_ref": "hot"})
@@ -380,6 +437,10 @@ def main():
     env["SPIN_VARIABLE_MAX_PURCHASES_PER_BUSINESS_DAY"] = "1000000"
     env["SPIN_VARIABLE_MAX_POINTS_PER_DAY"] = "1000000000"
     env["SPIN_VARIABLE_COMPENSATION_CAP_PER_ORDER"] = "1000000000"
+    tg = TelegramApi()
+    env["SPIN_VARIABLE_TELEGRAM_API_URL"] = f"http://127.0.0.1:{tg.port}"
+    env["SPIN_VARIABLE_TELEGRAM_BOT_TOKEN"] = "1:bench"
+    env["SPIN_VARIABLE_TELEGRAM_CHAT_ID"] = "-100"
 
     say(f"# Krug benchmark — {time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} cores, wrk {args.duration}s per cell")
     say()
@@ -420,9 +481,11 @@ def main():
                 results.setdefault(name, {})[c] = wrk(base + path, c, args.duration, script)
                 peak_rss = max(peak_rss, rss_kb(host.p.pid)[0])
         shutil.rmtree(tmp, ignore_errors=True)
+    delivered = outbox_delivery(port, env["SPIN_VARIABLE_JOBS_TOKEN"], tg) if "POST /api/v1/support/tickets (ticket + message + outbox)" in results else None
     _, hwm = rss_kb(host.p.pid)
     host.stop()
     sms.stop()
+    tg.stop()
     shutil.rmtree(state, ignore_errors=True)
 
     say("## Throughput and latency (req/s ÷ the native floor and ÷ the health route, same run, same concurrency)")
@@ -441,6 +504,9 @@ def main():
         c0 = conns[0]
         over = triv[c0]["p50"] - floor_res[c0]["p50"]
         say(f"Per-request instantiation + guest overhead (p50 static route − p50 floor, {c0} conns): {over:.2f} ms")
+    if delivered:
+        n, secs = delivered
+        say(f"Support outbox delivery to a mock Bot API (the `support-deliver-telegram` job until empty): {n} messages in {secs:.1f} s = {n / secs if secs else 0:.0f} messages/s")
     say(f"Cold start (process start → first 200, empty compile cache): {cold_ms:.0f} ms; warm (cached): {warm_ms:.0f} ms")
     say(f"Host RSS under load: peak sampled {peak_rss / 1024:.1f} MiB, high-water {hwm / 1024:.1f} MiB")
     say()
