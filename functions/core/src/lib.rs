@@ -18,6 +18,7 @@ pub mod db;
 pub mod error;
 pub mod idempotency;
 pub mod jobs;
+pub mod json;
 pub mod migrate;
 pub mod pagination;
 pub mod payments;

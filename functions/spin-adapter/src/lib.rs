@@ -27,6 +27,7 @@ mod json;
 mod log;
 mod ports;
 mod request;
+mod routes;
 mod serve;
 
 pub use auth::{principal, require};

@@ -3,6 +3,7 @@
 
 mod auth;
 mod checkout;
+mod contract;
 mod payments;
 mod platform;
 mod wallet;
