@@ -1,6 +1,6 @@
 //! `auth`: one-time-code login, token refresh and logout, the member's own
 //! profile (`/me`, including erasure), and the admin routes for businesses,
-//! their staff and API keys, the audit log.
+//! their staff and API keys, the audit log, and feature flags.
 //!
 //! Request bodies reject unknown fields (422 `INVALID_FIELD` naming the
 //! field), so a typo never silently does nothing.
@@ -11,6 +11,7 @@ use spin_sdk::http_component;
 
 mod admin;
 mod body;
+mod flags;
 mod login;
 mod me;
 
@@ -54,5 +55,8 @@ fn route(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
             DELETE => admin::revoke_key(ctx, req, id, key),
         },
         ["admin", "audit"] => { GET => admin::audit(ctx, req) },
+        ["flags"] => { GET => flags::mine(ctx, req) },
+        ["admin", "flags"] => { GET => flags::list(ctx, req) },
+        ["admin", "flags", name] => { PUT => flags::put(ctx, req, name) },
     })
 }

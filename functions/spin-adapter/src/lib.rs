@@ -23,6 +23,7 @@
 mod auth;
 mod ctx;
 mod error;
+mod flags;
 mod json;
 mod log;
 mod ports;
@@ -33,6 +34,7 @@ mod serve;
 pub use auth::{principal, require};
 pub use ctx::Ctx;
 pub use error::ApiError;
+pub use flags::require_feature;
 pub use json::{json_response, no_content, parse_json, parse_json_bytes};
 pub use ports::{SpinClock, SpinHttp, SpinKv, SpinRandom, SpinSql, SpinVariables};
 pub use request::{Limits, Req};

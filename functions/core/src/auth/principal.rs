@@ -97,6 +97,24 @@ impl Principal {
         }
     }
 
+    /// The feature-flag subject of this caller.
+    pub fn flag_subject(&self) -> crate::flags::Subject<'_> {
+        match self {
+            Principal::Member {
+                member_id, tier, ..
+            } => crate::flags::Subject {
+                member_id: Some(member_id),
+                tier: Some(tier),
+                business_id: self.business_id(),
+            },
+            Principal::ApiKey { business_id, .. } => crate::flags::Subject {
+                member_id: None,
+                tier: None,
+                business_id: Some(business_id),
+            },
+        }
+    }
+
     /// True for admins.
     pub fn is_admin(&self) -> bool {
         matches!(self, Principal::Member { roles, .. } if roles.contains(&Role::Admin))
