@@ -27,7 +27,6 @@ use sha2::{Digest, Sha256};
 use crate::audit::{self, AuditEntry};
 use crate::db::{immediate, ts};
 use crate::error::{ErrorClass, InvalidValue, UseCaseError};
-use crate::params;
 use crate::ports::{Clock, KeyValue, Random, Sql, StoreError};
 use crate::types::Id;
 use crate::wallet::Tier;
@@ -352,15 +351,15 @@ pub fn put(
              ON CONFLICT (name) DO UPDATE SET enabled = excluded.enabled, percent = excluded.percent, \
              tiers = excluded.tiers, businesses = excluded.businesses, members = excluded.members, \
              updated_at = excluded.updated_at, updated_by = excluded.updated_by",
-            &params![
-                flag.name.as_str(),
-                i64::from(flag.enabled),
-                flag.percent.map(i64::from),
-                json(&flag.tiers),
-                json(&flag.businesses),
-                json(&flag.members),
-                now.as_str(),
-                by.admin_id
+            &[
+                flag.name.as_str().into(),
+                i64::from(flag.enabled).into(),
+                flag.percent.map(i64::from).into(),
+                json(&flag.tiers).into(),
+                json(&flag.businesses).into(),
+                json(&flag.members).into(),
+                now.as_str().into(),
+                by.admin_id.into(),
             ],
         )?;
         audit::record(
