@@ -409,6 +409,9 @@ end
         yield ("POST /api/v1/pos/redemptions (contention: one member)", c, "/api/v1/pos/redemptions", pos_script(tmp, f"hot-{c}.lua", "redemptions", api_key, [body], f"hot{c}"))
 
 
+FLAGS_CELL = "GET /api/v1/flags (anonymous: flag snapshot from key-value)"
+
+
 def fmt_row(name, conns, r, base, health=None):
     ratio = r["rps"] / base["rps"] if base and base["rps"] else 1.0
     vs_health = f"{r['rps'] / health['rps']:.2f}" if health and health["rps"] else "–"
@@ -464,6 +467,7 @@ def main():
     scenarios = [
         ("GET /pos/ (static, no storage)", "/pos/", None),
         ("GET /api/v1/health (SQLite open + SELECT)", "/api/v1/health", None),
+        (FLAGS_CELL, "/api/v1/flags", None),
     ]
     results = {}
     peak_rss = 0
@@ -507,6 +511,15 @@ def main():
     if delivered:
         n, secs = delivered
         say(f"Support outbox delivery to a mock Bot API (the `support-deliver-telegram` job until empty): {n} messages in {secs:.1f} s = {n / secs if secs else 0:.0f} messages/s")
+    flag_cell = results.get(FLAGS_CELL)
+    if triv and flag_cell and health:
+        # The flag read's own cost: per-request time of the flags route (one
+        # key-value read, no SQLite) minus the static route's, as a share of
+        # the health route's per-request time.
+        for c in conns:
+            read_ms = 1000 / flag_cell[c]["rps"] - 1000 / triv[c]["rps"]
+            share = read_ms / (1000 / health[c]["rps"]) * 100
+            say(f"Feature-flag read ({c} conns): {read_ms:.3f} ms per request = {share:.1f} % of the health route's per-request time")
     say(f"Cold start (process start → first 200, empty compile cache): {cold_ms:.0f} ms; warm (cached): {warm_ms:.0f} ms")
     say(f"Host RSS under load: peak sampled {peak_rss / 1024:.1f} MiB, high-water {hwm / 1024:.1f} MiB")
     say()

@@ -6,7 +6,7 @@
 //!
 //! Request bodies reject unknown fields (422 `INVALID_FIELD`).
 
-use krug_spin_adapter::{ApiError, Ctx, Limits, Req};
+use krug_spin_adapter::{routes, ApiError, Ctx, Limits, Req};
 use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
@@ -23,32 +23,34 @@ fn route(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
     let Some(["api", "v1", rest @ ..]) = Some(segments.as_slice()) else {
         return Err(ApiError::route_not_found(req));
     };
-    match (req.method(), rest) {
-        ("POST", ["checkout", "quote"]) => checkout::quote(ctx, req),
-        ("POST", ["checkout", "reservations"]) => checkout::reserve(ctx, req),
-        ("GET", ["checkout", "reservations", id]) => checkout::read(ctx, req, id),
-        ("DELETE", ["checkout", "reservations", id]) => checkout::release(ctx, req, id),
-        ("POST", ["checkout", "reservations", id, "commit"]) => checkout::commit(ctx, req, id),
-        ("GET", ["banners"]) => checkout::banners(ctx, req),
-        ("POST", ["admin", "promos"]) => admin::create_promo(ctx, req),
-        ("GET", ["admin", "promos"]) => admin::list_promos(ctx, req),
-        ("GET", ["admin", "promos", id]) => admin::get_promo(ctx, req, id),
-        ("PATCH", ["admin", "promos", id]) => admin::patch_promo(ctx, req, id),
-        ("POST", ["admin", "cross-promos"]) => admin::create_cross_promo(ctx, req),
-        ("GET", ["admin", "cross-promos"]) => admin::list_cross_promos(ctx, req),
-        ("POST", ["admin", "banners"]) => admin::create_banner(ctx, req),
-        ("GET", ["admin", "banners"]) => admin::list_banners(ctx, req),
-        ("GET", ["admin", "banners", id]) => admin::get_banner(ctx, req, id),
-        ("PATCH", ["admin", "banners", id]) => admin::patch_banner(ctx, req, id),
-        (
-            _,
-            ["checkout", "quote" | "reservations"]
-            | ["checkout", "reservations", _]
-            | ["checkout", "reservations", _, "commit"]
-            | ["banners"]
-            | ["admin", "promos" | "banners" | "cross-promos"]
-            | ["admin", "promos" | "banners", _],
-        ) => Err(ApiError::method_not_allowed(req)),
-        _ => Err(ApiError::route_not_found(req)),
-    }
+    routes!(req, rest, {
+        ["checkout", "quote"] => { POST => checkout::quote(ctx, req) },
+        ["checkout", "reservations"] => { POST => checkout::reserve(ctx, req) },
+        ["checkout", "reservations", id] => {
+            GET => checkout::read(ctx, req, id),
+            DELETE => checkout::release(ctx, req, id),
+        },
+        ["checkout", "reservations", id, "commit"] => { POST => checkout::commit(ctx, req, id) },
+        ["banners"] => { GET => checkout::banners(ctx, req) },
+        ["admin", "promos"] => {
+            GET => admin::list_promos(ctx, req),
+            POST => admin::create_promo(ctx, req),
+        },
+        ["admin", "promos", id] => {
+            GET => admin::get_promo(ctx, req, id),
+            PATCH => admin::patch_promo(ctx, req, id),
+        },
+        ["admin", "cross-promos"] => {
+            GET => admin::list_cross_promos(ctx, req),
+            POST => admin::create_cross_promo(ctx, req),
+        },
+        ["admin", "banners"] => {
+            GET => admin::list_banners(ctx, req),
+            POST => admin::create_banner(ctx, req),
+        },
+        ["admin", "banners", id] => {
+            GET => admin::get_banner(ctx, req, id),
+            PATCH => admin::patch_banner(ctx, req, id),
+        },
+    })
 }

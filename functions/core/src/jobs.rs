@@ -118,6 +118,17 @@ pub fn registry() -> Vec<Job> {
                 note: "expired idempotency records deleted".into(),
             })
         },
+    }, Job {
+        name: "refresh-flags",
+        description: "Rewrites the key-value snapshot of the feature flags from SQLite, so a snapshot write that ever failed heals within a minute.",
+        schedule: Schedule::Every { minutes: 1 },
+        run: |env| {
+            let snapshot = crate::flags::refresh(env.kv, env.sql)?;
+            Ok(JobReport {
+                affected: snapshot.flags.len() as u64,
+                note: "feature-flag snapshot rewritten".into(),
+            })
+        },
     }];
     jobs.extend(crate::auth::jobs::jobs());
     jobs.extend(crate::wallet::jobs::jobs());

@@ -120,33 +120,87 @@ impl fmt::Display for Email {
     }
 }
 
-/// A first or last name: trimmed, 1–100 characters, no control characters.
+/// Whether `c` shows as what it is: not a control character (newlines
+/// included) and not an invisible formatting character — bidi embeddings,
+/// overrides, isolates and marks (U+202A–U+202E, U+2066–U+2069, U+200E,
+/// U+200F, U+061C), zero-width characters (U+200B–U+200D, U+2060), the BOM
+/// (U+FEFF), line and paragraph separators, soft hyphens, tag characters and
+/// the other Unicode format characters (category Cf). Such characters let a
+/// name or a review display as something other than what was stored, so
+/// text shown to other people refuses them.
+pub fn is_display_safe(c: char) -> bool {
+    !(c.is_control()
+        || matches!(c,
+            '\u{00AD}'
+            | '\u{0600}'..='\u{0605}'
+            | '\u{061C}'
+            | '\u{06DD}'
+            | '\u{070F}'
+            | '\u{0890}'..='\u{0891}'
+            | '\u{08E2}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{110BD}'
+            | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0001}'
+            | '\u{E0020}'..='\u{E007F}'))
+}
+
+/// Validates one line of text that people read (a name, a title, a note):
+/// trimmed, 1–`max` characters, every one [display-safe](is_display_safe).
+/// Such characters are refused, not stripped, so what is stored is exactly
+/// what the caller sent. Errors carry `code` and `field`.
+pub fn display_text(
+    input: &str,
+    field: &str,
+    code: &'static str,
+    max: usize,
+) -> Result<String, InvalidValue> {
+    // Only ordinary spaces are trimmed: a line separator or NEL at an end is
+    // refused below like anywhere else, not silently dropped.
+    let s = input.trim_matches(|c: char| {
+        c.is_ascii_whitespace() || (c.is_whitespace() && is_display_safe(c))
+    });
+    let count = s.chars().count();
+    if count == 0 {
+        return Err(InvalidValue::new(code, field, format!("{field} is empty")));
+    }
+    if count > max {
+        return Err(InvalidValue::new(
+            code,
+            field,
+            format!("{field} is longer than {max} characters"),
+        ));
+    }
+    if !s.chars().all(is_display_safe) {
+        return Err(InvalidValue::new(
+            code,
+            field,
+            format!(
+                "{field} contains control or invisible formatting characters \
+                 (bidi controls, zero-width characters, BOM)"
+            ),
+        ));
+    }
+    Ok(s.to_string())
+}
+
+/// A first or last name: trimmed, 1–100 characters, [display-safe](is_display_safe).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PersonName(String);
 
 impl PersonName {
-    /// Validates `input` as the value of `field`.
+    /// Validates `input` as the value of `field` (422 `INVALID_NAME`).
     pub fn parse(input: &str, field: &str) -> Result<Self, InvalidValue> {
-        let s = input.trim();
-        let count = s.chars().count();
-        if count == 0 {
-            return Err(InvalidValue::new("INVALID_NAME", field, "name is empty"));
-        }
-        if count > 100 {
-            return Err(InvalidValue::new(
-                "INVALID_NAME",
-                field,
-                "name is longer than 100 characters",
-            ));
-        }
-        if s.chars().any(char::is_control) {
-            return Err(InvalidValue::new(
-                "INVALID_NAME",
-                field,
-                "name contains control characters",
-            ));
-        }
-        Ok(Self(s.to_string()))
+        display_text(input, field, "INVALID_NAME", 100).map(Self)
     }
 
     /// The name.
@@ -358,6 +412,42 @@ mod tests {
         assert!(PersonName::parse(&"я".repeat(101), "first_name").is_err());
         assert!(PersonName::parse(&"я".repeat(100), "first_name").is_ok());
         assert!(PersonName::parse("a\u{0}b", "last_name").is_err());
+    }
+
+    #[test]
+    fn names_refuse_invisible_formatting_but_keep_real_names() {
+        for bad in [
+            "Ева\u{202E}авЕ",
+            "\u{2066}Admin\u{2069}",
+            "Ева\u{200B}",
+            "\u{FEFF}Ева",
+            "Е\u{200D}ва",
+            "Ева\u{061C}",
+            "Ева\u{2028}",
+            "Ева\u{E0041}",
+            "Ева\u{00AD}",
+            "Ева\u{0085}",
+        ] {
+            let e = PersonName::parse(bad, "first_name").unwrap_err();
+            assert_eq!(
+                (e.code, e.field.as_str()),
+                ("INVALID_NAME", "first_name"),
+                "{bad:?}"
+            );
+        }
+        for good in [
+            "Ева-Мария",
+            "Zoë",
+            "O'Brien",
+            "李小龙",
+            "Ёлка Д'Арк",
+            "José María",
+        ] {
+            assert_eq!(
+                PersonName::parse(good, "first_name").unwrap().as_str(),
+                good
+            );
+        }
     }
 
     #[test]

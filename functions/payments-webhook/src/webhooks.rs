@@ -12,7 +12,7 @@ use krug_core::{
     wallet::WalletSettings,
 };
 use krug_spin_adapter::{json_response, parse_json_bytes, ApiError, Ctx, Req};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use spin_sdk::http::Response;
 
 fn count(ctx: &Ctx, provider: &str, outcome: &str) {
@@ -128,7 +128,8 @@ pub fn yookassa(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
                 "notifications are accepted from YooKassa only",
             ));
         }
-        let body: Value = parse_json_bytes(req.body())?;
+        // A notification is an object; `Map` refuses anything else (422).
+        let body = Value::Object(parse_json_bytes::<Map<String, Value>>(req.body())?);
         let Some(n) = providers::yookassa_notification(&body)? else {
             return ignored(ctx, "yookassa", "");
         };

@@ -2,7 +2,7 @@
 //! same jobs plus the migration runner at `/internal/...` for hosts without a
 //! cron trigger. Internal routes need `Authorization: Bearer <jobs_token>`.
 
-use krug_spin_adapter::{json_response, ApiError, Ctx, Limits, Req};
+use krug_spin_adapter::{json_response, routes, ApiError, Ctx, Limits, Req};
 use serde_json::json;
 use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
@@ -18,16 +18,12 @@ async fn handle(req: IncomingRequest) -> Response {
 
 fn route(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
     guard::require_jobs_token(ctx, req)?;
-    match (req.method(), req.segments().as_slice()) {
-        ("GET", ["internal", "jobs"]) => list_jobs(),
-        ("POST", ["internal", "jobs", "run-due"]) => run_due(ctx),
-        ("POST", ["internal", "jobs", name]) => run_job(ctx, name),
-        ("POST", ["internal", "migrate"]) => migrate(ctx),
-        (_, ["internal", "jobs", ..] | ["internal", "migrate"]) => {
-            Err(ApiError::method_not_allowed(req))
-        }
-        _ => Err(ApiError::route_not_found(req)),
-    }
+    routes!(req, req.segments().as_slice(), {
+        ["internal", "jobs"] => { GET => list_jobs() },
+        ["internal", "jobs", "run-due"] => { POST => run_due(ctx) },
+        ["internal", "jobs", name] => { POST => run_job(ctx, name) },
+        ["internal", "migrate"] => { POST => migrate(ctx) },
+    })
 }
 
 fn list_jobs() -> Result<Response, ApiError> {

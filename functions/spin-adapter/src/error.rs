@@ -14,9 +14,11 @@ pub struct ApiError {
     status: u16,
     code: String,
     message: String,
-    field: Option<String>,
+    // Boxed: keeps `Result<_, ApiError>` small on every call path.
+    field: Option<Box<str>>,
     retry_after: Option<u64>,
-    cause: Option<String>,
+    allow: Option<&'static [&'static str]>,
+    cause: Option<Box<str>>,
 }
 
 impl ApiError {
@@ -27,6 +29,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             retry_after: None,
+            allow: None,
             cause: None,
         }
     }
@@ -60,13 +63,23 @@ impl ApiError {
         )
     }
 
-    /// 405: the path exists but not with this method.
-    pub fn method_not_allowed(req: &Req) -> Self {
-        Self::new(
+    /// 405: the path exists but not with this method; the response's
+    /// `Allow` header lists `allowed` (RFC 9110 requires it). Route tables
+    /// get this from [`routes!`](crate::routes), which knows each path's
+    /// methods.
+    pub fn method_not_allowed(req: &Req, allowed: &'static [&'static str]) -> Self {
+        let mut e = Self::new(
             405,
             "METHOD_NOT_ALLOWED",
-            format!("{} is not allowed on {}", req.method(), req.path()),
-        )
+            format!(
+                "{} is not allowed on {}; use {}",
+                req.method(),
+                req.path(),
+                allowed.join(", ")
+            ),
+        );
+        e.allow = Some(allowed);
+        e
     }
 
     /// 409: a conflict or a duplicate still in flight.
@@ -95,7 +108,7 @@ impl ApiError {
     /// 422: `field` is invalid.
     pub fn invalid_field(code: &str, field: impl Into<String>, message: impl Into<String>) -> Self {
         let mut e = Self::new(422, code, message);
-        e.field = Some(field.into());
+        e.field = Some(field.into().into_boxed_str());
         e
     }
 
@@ -109,14 +122,14 @@ impl ApiError {
     /// 500 with an opaque body; `cause` goes to the log only.
     pub fn internal(cause: impl Into<String>) -> Self {
         let mut e = Self::new(500, "INTERNAL", "internal error");
-        e.cause = Some(cause.into());
+        e.cause = Some(cause.into().into_boxed_str());
         e
     }
 
     /// 503: a dependency is down; `cause` goes to the log only.
     pub fn unavailable(code: &str, message: impl Into<String>, cause: impl Into<String>) -> Self {
         let mut e = Self::new(503, code, message);
-        e.cause = Some(cause.into());
+        e.cause = Some(cause.into().into_boxed_str());
         e
     }
 
@@ -151,6 +164,11 @@ impl ApiError {
         &self.code
     }
 
+    /// The `Allow` header of a 405.
+    pub fn allow(&self) -> Option<String> {
+        self.allow.map(|methods| methods.join(", "))
+    }
+
     /// The cause kept for the log (5xx only).
     pub fn cause(&self) -> Option<&str> {
         self.cause.as_deref()
@@ -173,6 +191,9 @@ impl ApiError {
             .header("content-type", "application/json; charset=utf-8");
         if let Some(secs) = self.retry_after {
             builder.header("retry-after", secs.to_string());
+        }
+        if let Some(allow) = self.allow() {
+            builder.header("allow", allow);
         }
         builder.body(self.body().to_string()).build()
     }

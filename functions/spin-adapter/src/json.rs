@@ -1,5 +1,6 @@
 //! JSON in and out.
 
+use krug_core::json::JsonError;
 use serde::{de::DeserializeOwned, Serialize};
 use spin_sdk::http::Response;
 
@@ -20,21 +21,13 @@ pub fn parse_json<T: DeserializeOwned>(req: &Req) -> Result<T, ApiError> {
     parse_json_bytes(req.body())
 }
 
-/// [`parse_json`] without the content-type check.
+/// [`parse_json`] without the content-type check. Bytes that are not UTF-8
+/// are 400 `MALFORMED_JSON`; an array where the contract has an object (at
+/// any depth) is 422 `INVALID_FIELD` (see [`krug_core::json`]).
 pub fn parse_json_bytes<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    // Reject non-JSON before shape errors so the two are told apart reliably.
-    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(body) {
-        return Err(ApiError::bad_request(
-            "MALFORMED_JSON",
-            format!("body is not valid JSON: {e}"),
-        ));
-    }
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." { String::new() } else { path };
-        let message = e.into_inner().to_string();
-        ApiError::invalid_field("INVALID_FIELD", field, message)
+    krug_core::json::from_slice(body).map_err(|e| match e {
+        JsonError::Malformed(message) => ApiError::bad_request("MALFORMED_JSON", message),
+        JsonError::Invalid(invalid) => ApiError::from_use_case(&invalid),
     })
 }
 
@@ -107,6 +100,27 @@ mod tests {
         assert_eq!(unknown.status(), 422);
         let missing = parse_json::<Cart>(&req(Some("application/json"), "{}")).unwrap_err();
         assert_eq!(missing.status(), 422);
+    }
+
+    #[test]
+    fn arrays_and_non_utf8_are_refused() {
+        let arr = parse_json::<Cart>(&req(
+            Some("application/json"),
+            r#"[[{"sku": "a", "quantity": 1}]]"#,
+        ))
+        .unwrap_err();
+        assert_eq!((arr.status(), arr.code()), (422, "INVALID_FIELD"));
+        let nested = parse_json::<Cart>(&req(Some("application/json"), r#"{"items": [["a", 1]]}"#))
+            .unwrap_err();
+        assert_eq!(nested.body()["error"]["details"]["field"], "items[0]");
+        let bytes = Req::new(
+            "POST",
+            "/x",
+            vec![("content-type".into(), "application/json".into())],
+            b"{\"items\": [{\"sku\": \"\xff\", \"quantity\": 1}]}".to_vec(),
+        );
+        let err = parse_json::<Cart>(&bytes).unwrap_err();
+        assert_eq!((err.status(), err.code()), (400, "MALFORMED_JSON"));
     }
 
     #[test]

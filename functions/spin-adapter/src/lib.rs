@@ -23,15 +23,18 @@
 mod auth;
 mod ctx;
 mod error;
+mod flags;
 mod json;
 mod log;
 mod ports;
 mod request;
+mod routes;
 mod serve;
 
 pub use auth::{principal, require};
 pub use ctx::Ctx;
 pub use error::ApiError;
+pub use flags::require_feature;
 pub use json::{json_response, no_content, parse_json, parse_json_bytes};
 pub use ports::{SpinClock, SpinHttp, SpinKv, SpinRandom, SpinSql, SpinVariables};
 pub use request::{Limits, Req};

@@ -5,7 +5,9 @@ use krug_core::{
     auth::Need,
     support::{faq, jobs, outbox},
 };
-use krug_spin_adapter::{json_response, no_content, parse_json, require, ApiError, Ctx, Req};
+use krug_spin_adapter::{
+    json_response, no_content, parse_json, require, require_feature, ApiError, Ctx, Req,
+};
 use serde_json::json;
 use spin_sdk::http::Response;
 
@@ -13,6 +15,7 @@ use crate::body;
 
 /// `GET /faq?q=`: public.
 pub fn search_faq(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
+    require_feature(ctx, "support", None)?;
     let q = req.query_param("q");
     let items = faq::search(ctx.sql(), q.as_deref())?;
     json_response(200, &json!({ "items": items, "next_cursor": null }))

@@ -49,7 +49,7 @@ pub fn get(ctx: &Ctx, req: &Req, id: &str) -> Result<Response, ApiError> {
 
 /// `POST /support/disputes/{id}/decision` → 200; a second one is 409.
 pub fn decide(ctx: &Ctx, req: &Req, id: &str) -> Result<Response, ApiError> {
-    let who = tickets::caller(ctx, req)?;
+    let who = tickets::staff_caller(ctx, req, false)?;
     let b: body::Decision = parse_json(req)?;
     let d = disputes::Decision {
         decision: b.decision,

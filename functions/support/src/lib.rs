@@ -6,9 +6,12 @@
 //!
 //! Request bodies reject unknown fields (422 `INVALID_FIELD` naming the
 //! field). The Telegram messages themselves are sent by the jobs
-//! component's delivery job, from the outbox these routes write.
+//! component's delivery job, from the outbox these routes write. Member
+//! routes and the FAQ answer 404 `FEATURE_DISABLED` while the `support`
+//! flag is off for the caller; the webhook, dispute decisions (they move
+//! points) and admin routes are not gated.
 
-use krug_spin_adapter::{ApiError, Ctx, Limits, Req};
+use krug_spin_adapter::{routes, ApiError, Ctx, Limits, Req};
 use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
@@ -25,43 +28,25 @@ async fn handle(req: IncomingRequest) -> Response {
 
 fn route(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
     let segments = req.segments();
-    match (req.method(), segments.as_slice()) {
-        ("POST", ["webhooks", "telegram"]) => return webhook::telegram(ctx, req),
-        (_, ["webhooks", "telegram"]) => return Err(ApiError::method_not_allowed(req)),
-        _ => {}
+    if let ["webhooks", "telegram"] = segments.as_slice() {
+        return routes!(req, segments.as_slice(), {
+            ["webhooks", "telegram"] => { POST => webhook::telegram(ctx, req) },
+        });
     }
     let Some(["api", "v1", rest @ ..]) = Some(segments.as_slice()) else {
         return Err(ApiError::route_not_found(req));
     };
-    match (req.method(), rest) {
-        ("POST", ["support", "tickets"]) => tickets::create(ctx, req),
-        ("GET", ["support", "tickets"]) => tickets::list(ctx, req),
-        ("GET", ["support", "tickets", id]) => tickets::get(ctx, req, id),
-        ("PATCH", ["support", "tickets", id]) => tickets::update(ctx, req, id),
-        ("POST", ["support", "tickets", id, "messages"]) => tickets::add_message(ctx, req, id),
-        ("POST", ["support", "disputes"]) => disputes::open(ctx, req),
-        ("GET", ["support", "disputes", id]) => disputes::get(ctx, req, id),
-        ("POST", ["support", "disputes", id, "decision"]) => disputes::decide(ctx, req, id),
-        ("GET", ["faq"]) => admin::search_faq(ctx, req),
-        ("GET", ["admin", "faq"]) => admin::list_faq(ctx, req),
-        ("POST", ["admin", "faq"]) => admin::create_faq(ctx, req),
-        ("PATCH", ["admin", "faq", id]) => admin::update_faq(ctx, req, id),
-        ("DELETE", ["admin", "faq", id]) => admin::delete_faq(ctx, req, id),
-        ("POST", ["admin", "support", "agents"]) => admin::map_agent(ctx, req),
-        ("GET", ["admin", "support", "outbox"]) => admin::outbox(ctx, req),
-        (
-            _,
-            ["support", "tickets"]
-            | ["support", "tickets", _]
-            | ["support", "tickets", _, "messages"]
-            | ["support", "disputes"]
-            | ["support", "disputes", _]
-            | ["support", "disputes", _, "decision"]
-            | ["faq"]
-            | ["admin", "faq"]
-            | ["admin", "faq", _]
-            | ["admin", "support", "agents" | "outbox"],
-        ) => Err(ApiError::method_not_allowed(req)),
-        _ => Err(ApiError::route_not_found(req)),
-    }
+    routes!(req, rest, {
+        ["support", "tickets"] => { POST => tickets::create(ctx, req), GET => tickets::list(ctx, req) },
+        ["support", "tickets", id] => { GET => tickets::get(ctx, req, id), PATCH => tickets::update(ctx, req, id) },
+        ["support", "tickets", id, "messages"] => { POST => tickets::add_message(ctx, req, id) },
+        ["support", "disputes"] => { POST => disputes::open(ctx, req) },
+        ["support", "disputes", id] => { GET => disputes::get(ctx, req, id) },
+        ["support", "disputes", id, "decision"] => { POST => disputes::decide(ctx, req, id) },
+        ["faq"] => { GET => admin::search_faq(ctx, req) },
+        ["admin", "faq"] => { GET => admin::list_faq(ctx, req), POST => admin::create_faq(ctx, req) },
+        ["admin", "faq", id] => { PATCH => admin::update_faq(ctx, req, id), DELETE => admin::delete_faq(ctx, req, id) },
+        ["admin", "support", "agents"] => { POST => admin::map_agent(ctx, req) },
+        ["admin", "support", "outbox"] => { GET => admin::outbox(ctx, req) },
+    })
 }

@@ -5,14 +5,24 @@ use krug_core::support::{
     tickets::{self, TicketEnv},
     Caller, Status, SupportSettings,
 };
-use krug_spin_adapter::{json_response, parse_json, principal, ApiError, Ctx, Req};
+use krug_spin_adapter::{
+    json_response, parse_json, principal, require_feature, ApiError, Ctx, Req,
+};
 use spin_sdk::http::Response;
 
 use crate::body;
 
 /// The caller of a support route (a person, not an API key).
 pub fn caller(ctx: &Ctx, req: &Req) -> Result<Caller, ApiError> {
+    staff_caller(ctx, req, true)
+}
+
+/// Like [`caller`]; `gated` also checks the `support` feature flag.
+pub fn staff_caller(ctx: &Ctx, req: &Req, gated: bool) -> Result<Caller, ApiError> {
     let p = principal(ctx, req)?;
+    if gated {
+        require_feature(ctx, "support", Some(&p))?;
+    }
     Caller::from_principal(&p).ok_or_else(|| {
         ApiError::forbidden("FORBIDDEN", "support routes are for people, not API keys")
     })

@@ -5,7 +5,7 @@
 //! Request bodies reject unknown fields (422 `INVALID_FIELD` naming the
 //! field). POS writes require an `Idempotency-Key`.
 
-use krug_spin_adapter::{ApiError, Ctx, Limits, Req};
+use krug_spin_adapter::{routes, ApiError, Ctx, Limits, Req};
 use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
@@ -23,23 +23,15 @@ fn route(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
     let Some(["api", "v1", rest @ ..]) = Some(segments.as_slice()) else {
         return Err(ApiError::route_not_found(req));
     };
-    match (req.method(), rest) {
-        ("GET", ["wallet"]) => member::summary(ctx, req),
-        ("GET", ["wallet", "qr"]) => member::qr(ctx, req),
-        ("GET", ["wallet", "ledger"]) => member::ledger(ctx, req),
-        ("GET", ["wallet", "coupons"]) => member::coupons(ctx, req),
-        ("POST", ["wallet", "coupons", id, "activate"]) => member::activate_coupon(ctx, req, id),
-        ("POST", ["pos", "identify"]) => pos::identify(ctx, req),
-        ("POST", ["pos", "purchases"]) => pos::purchase(ctx, req),
-        ("POST", ["pos", "redemptions"]) => pos::redeem(ctx, req),
-        ("POST", ["pos", "compensations"]) => pos::compensate(ctx, req),
-        (
-            _,
-            ["wallet"]
-            | ["wallet", "qr" | "ledger" | "coupons"]
-            | ["wallet", "coupons", _, "activate"]
-            | ["pos", "identify" | "purchases" | "redemptions" | "compensations"],
-        ) => Err(ApiError::method_not_allowed(req)),
-        _ => Err(ApiError::route_not_found(req)),
-    }
+    routes!(req, rest, {
+        ["wallet"] => { GET => member::summary(ctx, req) },
+        ["wallet", "qr"] => { GET => member::qr(ctx, req) },
+        ["wallet", "ledger"] => { GET => member::ledger(ctx, req) },
+        ["wallet", "coupons"] => { GET => member::coupons(ctx, req) },
+        ["wallet", "coupons", id, "activate"] => { POST => member::activate_coupon(ctx, req, id) },
+        ["pos", "identify"] => { POST => pos::identify(ctx, req) },
+        ["pos", "purchases"] => { POST => pos::purchase(ctx, req) },
+        ["pos", "redemptions"] => { POST => pos::redeem(ctx, req) },
+        ["pos", "compensations"] => { POST => pos::compensate(ctx, req) },
+    })
 }

@@ -13,7 +13,7 @@ use krug_core::{
         Category, WalletSettings,
     },
 };
-use krug_spin_adapter::{json_response, parse_json, principal, ApiError, Ctx, Req};
+use krug_spin_adapter::{json_response, parse_json, require, ApiError, Ctx, Req};
 use spin_sdk::http::Response;
 
 use crate::body;
@@ -107,7 +107,7 @@ fn with_env<T>(
 
 /// `POST /pos/identify {qr_token | card_number}` → first name, tier, balance.
 pub fn identify(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
-    let caller = principal(ctx, req)?;
+    let caller = require(ctx, req, &Need::AnyTill)?;
     let b: body::Identify = parse_json(req)?;
     let till = till(caller, b.business_id.as_deref())?;
     let who = b.member().reference("member")?;
@@ -117,7 +117,7 @@ pub fn identify(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
 
 /// `POST /pos/purchases` → 201 `{purchase_id, points_earned, status, ...}`.
 pub fn purchase(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
-    let caller = principal(ctx, req)?;
+    let caller = require(ctx, req, &Need::AnyTill)?;
     let key = keyed(req)?;
     let b: body::Purchase = parse_json(req)?;
     let till = till(caller, b.business_id.as_deref())?;
@@ -150,7 +150,7 @@ pub fn purchase(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
 
 /// `POST /pos/redemptions` → 201; needs a fresh QR token, never overdraws.
 pub fn redeem(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
-    let caller = principal(ctx, req)?;
+    let caller = require(ctx, req, &Need::AnyTill)?;
     let key = keyed(req)?;
     let b: body::Redemption = parse_json(req)?;
     let till = till(caller, b.business_id.as_deref())?;
@@ -168,7 +168,7 @@ pub fn redeem(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
 
 /// `POST /pos/compensations` → 201; goodwill points, capped per order.
 pub fn compensate(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
-    let caller = principal(ctx, req)?;
+    let caller = require(ctx, req, &Need::AnyTill)?;
     let key = keyed(req)?;
     let b: body::Compensation = parse_json(req)?;
     let till = till(caller, b.business_id.as_deref())?;

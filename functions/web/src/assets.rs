@@ -22,6 +22,9 @@ pub fn serve(req: &Req) -> Result<Response, ApiError> {
     let Some((content_type, bytes)) = found else {
         return Err(ApiError::route_not_found(req));
     };
+    if !matches!(req.method(), "GET" | "HEAD") {
+        return Err(ApiError::method_not_allowed(req, &["GET", "HEAD"]));
+    }
     let body = if req.method() == "HEAD" {
         Vec::new()
     } else {

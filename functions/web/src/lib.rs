@@ -16,7 +16,7 @@ async fn handle(req: IncomingRequest) -> Response {
 fn route(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
     match (req.method(), req.segments().as_slice()) {
         ("GET", ["api", "v1", "health"]) => health(ctx),
-        ("GET" | "HEAD", _) => assets::serve(req),
-        _ => Err(ApiError::route_not_found(req)),
+        (_, ["api", "v1", "health"]) => Err(ApiError::method_not_allowed(req, &["GET"])),
+        _ => assets::serve(req),
     }
 }

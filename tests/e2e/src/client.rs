@@ -16,12 +16,25 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone, Copy)]
 pub struct Client {
     addr: SocketAddr,
+    checked: bool,
 }
 
 impl Client {
     /// A client sending to `addr`.
     pub fn new(addr: SocketAddr) -> Self {
-        Self { addr }
+        Self {
+            addr,
+            checked: false,
+        }
+    }
+
+    /// A client sending to the app at `addr` that holds every response it
+    /// receives against the OpenAPI document ([`crate::openapi::check`]).
+    pub fn checked(addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            checked: true,
+        }
     }
 
     /// The address requests go to.
@@ -38,6 +51,7 @@ impl Client {
             headers: Vec::new(),
             body: Vec::new(),
             source_ip: None,
+            checked: self.checked,
         }
     }
 
@@ -71,6 +85,7 @@ pub struct RequestBuilder {
     headers: Vec<(String, String)>,
     body: Vec<u8>,
     source_ip: Option<IpAddr>,
+    checked: bool,
 }
 
 impl RequestBuilder {
@@ -109,9 +124,15 @@ impl RequestBuilder {
     }
 
     /// Sends the request and reads the whole response. Panics on transport
-    /// failure: tests only talk to a host they started.
+    /// failure: tests only talk to a host they started. A checked client
+    /// also panics when the response disagrees with the OpenAPI document.
     pub fn send(self) -> TestResponse {
-        self.try_send().expect("request completes")
+        let (checked, method, path) = (self.checked, self.method.clone(), self.path.clone());
+        let resp = self.try_send().expect("request completes");
+        if checked {
+            crate::openapi::check(&method, &path, &resp);
+        }
+        resp
     }
 
     /// Like [`send`](Self::send), returning transport errors.

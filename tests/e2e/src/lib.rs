@@ -8,6 +8,7 @@
 mod auth_helpers;
 mod client;
 mod mock;
+pub mod openapi;
 
 use std::{collections::HashMap, path::PathBuf, process::Command, sync::OnceLock};
 
@@ -126,6 +127,31 @@ impl TestApp {
         conn.query_row(query, [], |r| r.get(0)).expect(query)
     }
 
+    /// Rows in every table of the app's database, by table name: compare
+    /// two snapshots to show that a refused request wrote nothing.
+    pub fn table_counts(&self) -> std::collections::BTreeMap<String, i64> {
+        let conn = rusqlite::Connection::open(self.db_path()).expect("open db");
+        let mut stmt = conn
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            )
+            .expect("list tables");
+        let names: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .expect("list tables")
+            .collect::<Result<_, _>>()
+            .expect("table names");
+        names
+            .into_iter()
+            .map(|t| {
+                let n = conn
+                    .query_row(&format!("SELECT COUNT(*) FROM \"{t}\""), [], |r| r.get(0))
+                    .expect("count rows");
+                (t, n)
+            })
+            .collect()
+    }
+
     /// Panics unless the app's ledger passes core's invariant check
     /// (balances, lots, entries and their causes agree).
     pub fn assert_ledger_sound(&self) {
@@ -161,7 +187,7 @@ pub fn spawn_app_with(overrides: HashMap<String, String>) -> TestApp {
     cfg.state_dir = state.path().to_path_buf();
     cfg.variables = variables.clone();
     let host = Host::start(cfg).expect("host starts");
-    let client = Client::new(host.addr());
+    let client = Client::checked(host.addr());
     let migrated = client.post("/internal/migrate").bearer(&jobs_token).send();
     assert_eq!(migrated.status, 200, "migrate: {}", migrated.text());
     TestApp {

@@ -101,19 +101,10 @@ pub fn parse_multiplier(v: f64) -> Result<i64, InvalidValue> {
     Ok(rounded as i64)
 }
 
-/// Validates a business or key name: trimmed, 1–`max` characters, no
-/// control characters.
+/// Validates a business or key name: trimmed, 1–`max` characters,
+/// display-safe (422 `INVALID_NAME`).
 pub fn parse_name(input: &str, field: &str, max: usize) -> Result<String, InvalidValue> {
-    let s = input.trim();
-    let n = s.chars().count();
-    if n == 0 || n > max || s.chars().any(char::is_control) {
-        return Err(InvalidValue::new(
-            "INVALID_NAME",
-            field,
-            format!("{field} must be 1-{max} characters without control characters"),
-        ));
-    }
-    Ok(s.to_string())
+    crate::types::display_text(input, field, "INVALID_NAME", max)
 }
 
 const COLUMNS: &str = "id, name, category, timezone, points_multiplier, medical, created_at";

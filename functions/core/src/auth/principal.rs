@@ -76,6 +76,8 @@ pub enum Principal {
         business: Option<(String, StaffRole)>,
         /// Their login family (revoked on logout).
         family_id: String,
+        /// Their tier, as stored now (`insider` ... `inner_circle`).
+        tier: String,
     },
     /// A partner system with an API key of one business.
     ApiKey {
@@ -92,6 +94,24 @@ impl Principal {
         match self {
             Principal::Member { member_id, .. } => Some(member_id),
             Principal::ApiKey { .. } => None,
+        }
+    }
+
+    /// The feature-flag subject of this caller.
+    pub fn flag_subject(&self) -> crate::flags::Subject<'_> {
+        match self {
+            Principal::Member {
+                member_id, tier, ..
+            } => crate::flags::Subject {
+                member_id: Some(member_id),
+                tier: Some(tier),
+                business_id: self.business_id(),
+            },
+            Principal::ApiKey { business_id, .. } => crate::flags::Subject {
+                member_id: None,
+                tier: None,
+                business_id: Some(business_id),
+            },
         }
     }
 
@@ -128,6 +148,10 @@ pub enum Need {
         /// The business.
         business_id: String,
     },
+    /// Staff of some business, an API key, or an admin: who may use a till
+    /// at all. Till routes check it before they read the body (which names
+    /// the business), so a member gets 403 whatever they send.
+    AnyTill,
 }
 
 /// Authentication or authorization failed.
@@ -199,7 +223,7 @@ pub fn resolve(
         _ => AuthError::Unauthorized,
     })?;
     let rows = sql.execute(
-        "SELECT m.erased_at, f.revoked_at, s.business_id, s.role \
+        "SELECT m.erased_at, m.tier, f.revoked_at, s.business_id, s.role \
          FROM members m JOIN login_families f ON f.member_id = m.id AND f.id = ? \
          LEFT JOIN staff s ON s.member_id = m.id WHERE m.id = ?",
         &params![claims.sid.as_str(), claims.sub.as_str()],
@@ -224,6 +248,7 @@ pub fn resolve(
         roles,
         business,
         family_id: claims.sid,
+        tier: row.text("tier")?,
     })
 }
 
@@ -235,7 +260,14 @@ pub fn authorize(p: &Principal, need: &Need) -> Result<(), AuthError> {
         (Principal::ApiKey { business_id, .. }, Need::StaffOrApiKey { business_id: want }) => {
             business_id == want
         }
+        (Principal::ApiKey { .. }, Need::AnyTill) => true,
         (Principal::ApiKey { .. }, _) => false,
+        (
+            Principal::Member {
+                roles, business, ..
+            },
+            Need::AnyTill,
+        ) => roles.contains(&Role::Admin) || business.is_some(),
         (Principal::Member { .. }, Need::Member) => true,
         (Principal::Member { roles, .. }, Need::Admin) => roles.contains(&Role::Admin),
         (
@@ -278,6 +310,7 @@ mod tests {
             roles: roles.to_vec(),
             business: business.map(|(b, r)| (b.to_string(), r)),
             family_id: "f".into(),
+            tier: "insider".into(),
         }
     }
 
@@ -330,6 +363,11 @@ mod tests {
             (&key_a, Need::Member, false),
             (&key_a, Need::Admin, false),
             (&key_a, staff_need("A", StaffRole::Manager), false),
+            (&plain, Need::AnyTill, false),
+            (&manager_a, Need::AnyTill, true),
+            (&owner_a, Need::AnyTill, true),
+            (&admin, Need::AnyTill, true),
+            (&key_a, Need::AnyTill, true),
         ];
         for (p, need, allowed) in cases {
             assert_eq!(authorize(p, &need).is_ok(), allowed, "{p:?} {need:?}");

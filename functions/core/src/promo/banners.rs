@@ -88,7 +88,11 @@ pub fn placement(raw: &str) -> Result<String, InvalidValue> {
 fn text(v: &Option<String>, field: &str, max: usize) -> Result<Option<String>, InvalidValue> {
     match v.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
-        Some(s) if s.chars().count() > max || s.chars().any(|c| c.is_control() && c != '\n') => {
+        Some(s)
+            if s.chars().count() > max
+                || s.chars()
+                    .any(|c| c != '\n' && !crate::types::is_display_safe(c)) =>
+        {
             Err(InvalidValue::new(
                 "INVALID_FIELD",
                 field,

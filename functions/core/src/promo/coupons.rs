@@ -105,12 +105,8 @@ pub fn create_campaign(
         )
         .into());
     }
-    let title = raw.title.trim();
-    if title.is_empty() || title.chars().count() > 120 || title.chars().any(char::is_control) {
-        return Err(
-            InvalidValue::new("INVALID_FIELD", "title", "title is 1-120 characters").into(),
-        );
-    }
+    let title = crate::types::display_text(&raw.title, "title", "INVALID_FIELD", 120)?;
+    let title = title.as_str();
     let bonus = raw.bonus_pct.unwrap_or(10);
     if !(1..=100).contains(&bonus) {
         return Err(InvalidValue::new("INVALID_VALUE", "bonus_pct", "bonus_pct is 1-100").into());

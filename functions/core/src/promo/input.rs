@@ -295,21 +295,15 @@ fn conditions(raw: &RawConditions) -> Result<Conditions, InvalidValue> {
 
 /// A SKU: 1–64 printable characters, trimmed.
 pub fn sku(raw: &str, field: &str) -> Result<String, InvalidValue> {
-    let s = raw.trim();
-    if s.is_empty() || s.chars().count() > 64 || s.chars().any(char::is_control) {
-        return Err(invalid("INVALID_SKU", field, "a SKU is 1-64 characters"));
-    }
-    Ok(s.to_string())
+    crate::types::display_text(raw, field, "INVALID_SKU", 64)
 }
 
 /// Checks a promo request. `id` is the promo's id; business ids are only
 /// checked for shape here (existence and the caller's right to them are
 /// the use case's job).
 pub fn parse(raw: &RawPromo, id: &str) -> Result<Promo, InvalidValue> {
-    let name = raw.name.trim();
-    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-        return Err(invalid("INVALID_NAME", "name", "name is 1-200 characters"));
-    }
+    let name = crate::types::display_text(&raw.name, "name", "INVALID_NAME", 200)?;
+    let name = name.as_str();
     let kind = Kind::parse(raw.kind.trim()).ok_or_else(|| {
         invalid(
             "INVALID_KIND",

@@ -94,13 +94,7 @@ where
             obj.insert(k.clone(), v.clone());
         }
     }
-    Ok(serde_path_to_error::deserialize(merged).map_err(|e| {
-        crate::error::InvalidValue::new(
-            "INVALID_FIELD",
-            e.path().to_string(),
-            e.into_inner().to_string(),
-        )
-    })?)
+    Ok(crate::json::from_value(merged)?)
 }
 
 /// The ports a promo use case needs.

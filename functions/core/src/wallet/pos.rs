@@ -519,15 +519,7 @@ fn bounded_text(
     code: &'static str,
     max: usize,
 ) -> Result<String, InvalidValue> {
-    let s = input.trim();
-    if s.is_empty() || s.chars().count() > max || s.chars().any(char::is_control) {
-        return Err(InvalidValue::new(
-            code,
-            field,
-            format!("{field} must be 1-{max} characters without control characters"),
-        ));
-    }
-    Ok(s.to_string())
+    crate::types::display_text(input, field, code, max)
 }
 
 /// Validates an `order_ref` (1–255 characters, no control characters).

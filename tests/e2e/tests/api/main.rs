@@ -3,6 +3,8 @@
 
 mod auth;
 mod checkout;
+mod contract;
+mod flags;
 mod payments;
 mod platform;
 mod support;
