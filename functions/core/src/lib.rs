@@ -23,6 +23,7 @@ pub mod pagination;
 pub mod payments;
 pub mod ports;
 pub mod promo;
+pub mod reviews;
 pub mod types;
 pub mod wallet;
 
