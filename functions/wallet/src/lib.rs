@@ -28,6 +28,7 @@ fn route(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
         ("GET", ["wallet", "qr"]) => member::qr(ctx, req),
         ("GET", ["wallet", "ledger"]) => member::ledger(ctx, req),
         ("GET", ["wallet", "coupons"]) => member::coupons(ctx, req),
+        ("GET", ["wallet", "purchases"]) => member::purchases(ctx, req),
         ("POST", ["wallet", "coupons", id, "activate"]) => member::activate_coupon(ctx, req, id),
         ("POST", ["pos", "identify"]) => pos::identify(ctx, req),
         ("POST", ["pos", "purchases"]) => pos::purchase(ctx, req),
@@ -36,7 +37,7 @@ fn route(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
         (
             _,
             ["wallet"]
-            | ["wallet", "qr" | "ledger" | "coupons"]
+            | ["wallet", "qr" | "ledger" | "coupons" | "purchases"]
             | ["wallet", "coupons", _, "activate"]
             | ["pos", "identify" | "purchases" | "redemptions" | "compensations"],
         ) => Err(ApiError::method_not_allowed(req)),

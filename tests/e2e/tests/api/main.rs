@@ -5,4 +5,5 @@ mod auth;
 mod checkout;
 mod payments;
 mod platform;
+mod reviews;
 mod wallet;
