@@ -10,7 +10,9 @@ use krug_core::{
     types::Id,
     wallet::lines,
 };
-use krug_spin_adapter::{json_response, no_content, parse_json, principal, require, ApiError, Ctx, Req};
+use krug_spin_adapter::{
+    json_response, no_content, parse_json, principal, require, ApiError, Ctx, Req,
+};
 use serde::Deserialize;
 use spin_sdk::http::Response;
 
@@ -225,7 +227,13 @@ pub fn decide(ctx: &Ctx, req: &Req, raw_id: &str) -> Result<Response, ApiError> 
         staff_of: p.business_id().map(str::to_string),
     };
     let review = with_env(ctx, |env| {
-        Ok(submit::decide(env, &who, &id, decision, b.reason.as_deref())?)
+        Ok(submit::decide(
+            env,
+            &who,
+            &id,
+            decision,
+            b.reason.as_deref(),
+        )?)
     })?;
     json_response(200, &review)
 }

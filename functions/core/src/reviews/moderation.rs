@@ -74,7 +74,11 @@ const TLDS: &[&str] = &[
 ];
 
 fn is_token_break(c: char) -> bool {
-    c.is_whitespace() || matches!(c, ',' | ';' | '!' | '?' | '"' | '\'' | '(' | ')' | '«' | '»' | '<' | '>' | '[' | ']')
+    c.is_whitespace()
+        || matches!(
+            c,
+            ',' | ';' | '!' | '?' | '"' | '\'' | '(' | ')' | '«' | '»' | '<' | '>' | '[' | ']'
+        )
 }
 
 fn tokens(text: &str) -> impl Iterator<Item = &str> {
@@ -100,7 +104,8 @@ pub fn has_link(text: &str) -> bool {
             && labels[..labels.len() - 1].iter().all(|l| {
                 !l.is_empty()
                     && l.chars().any(char::is_alphanumeric)
-                    && l.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+                    && l.chars()
+                        .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
             })
     });
     found
@@ -242,11 +247,15 @@ fn word_list() -> &'static WordList {
 fn is_profane(word: &str) -> bool {
     let list = word_list();
     if list.exact_ok.iter().any(|w| w == word)
-        || list.prefixes_ok.iter().any(|p| word.starts_with(p.as_str()))
+        || list
+            .prefixes_ok
+            .iter()
+            .any(|p| word.starts_with(p.as_str()))
     {
         return false;
     }
-    list.exact.iter().any(|w| w == word) || list.prefixes.iter().any(|p| word.starts_with(p.as_str()))
+    list.exact.iter().any(|w| w == word)
+        || list.prefixes.iter().any(|p| word.starts_with(p.as_str()))
 }
 
 /// A word of the list anywhere in `text`. Words are runs of letters,

@@ -51,10 +51,7 @@ pub fn bayesian(total: i64, count: i64, prior_total: i64, prior_count: i64) -> O
 /// transaction.
 pub fn shift(tx: &dyn Sql, target: &Target, rating: i64, delta: i64) -> Result<(), StoreError> {
     let star = |n: i64| if n == rating { delta } else { 0 };
-    for (business, key) in [
-        (target.business_id.as_str(), target.key()),
-        (CLUB, CLUB),
-    ] {
+    for (business, key) in [(target.business_id.as_str(), target.key()), (CLUB, CLUB)] {
         if delta > 0 {
             tx.execute(
                 "INSERT INTO review_ratings (target_type, business_id, target_key, count, total, n1, n2, n3, n4, n5) \
@@ -136,9 +133,7 @@ pub fn read(sql: &dyn Sql, target: &Target) -> Result<Rating, StoreError> {
         count,
         average: (count > 0).then(|| round2(total as f64 / count as f64)),
         bayesian_average: bayesian(total, count, club_total, club_count),
-        distribution: (1..=5)
-            .map(|i| (i.to_string(), stars[i - 1]))
-            .collect(),
+        distribution: (1..=5).map(|i| (i.to_string(), stars[i - 1])).collect(),
     })
 }
 
@@ -160,7 +155,10 @@ pub fn recount(sql: &dyn Sql, target: &Target) -> Result<(i64, i64, [i64; 5]), S
         let n = r.i64("n")?;
         count += n;
         total += rating * n;
-        if let Some(s) = usize::try_from(rating - 1).ok().and_then(|i| stars.get_mut(i)) {
+        if let Some(s) = usize::try_from(rating - 1)
+            .ok()
+            .and_then(|i| stars.get_mut(i))
+        {
             *s = n;
         }
     }

@@ -136,17 +136,21 @@ fn target_view(r: &Row<'_>) -> Result<TargetView, StoreError> {
     };
     Ok(TargetView {
         kind,
-        business_id: (kind != TargetKind::Event).then(|| r.text("business_id")).transpose()?,
+        business_id: (kind != TargetKind::Event)
+            .then(|| r.text("business_id"))
+            .transpose()?,
         sku: (kind == TargetKind::Product).then(|| key.clone()),
         event_id: (kind == TargetKind::Event).then_some(key),
     })
 }
 
 fn reply(r: &Row<'_>) -> Result<Option<Reply>, StoreError> {
-    Ok(match (r.opt_text("reply_body")?, r.opt_text("replied_at")?) {
-        (Some(text), Some(created_at)) => Some(Reply { text, created_at }),
-        _ => None,
-    })
+    Ok(
+        match (r.opt_text("reply_body")?, r.opt_text("replied_at")?) {
+            (Some(text), Some(created_at)) => Some(Reply { text, created_at }),
+            _ => None,
+        },
+    )
 }
 
 pub(crate) fn review_from(r: &Row<'_>) -> Result<Review, StoreError> {

@@ -548,12 +548,9 @@ pub fn decide(
         }
     }
     if decision == Decision::Reject && reason.is_none() {
-        return Err(InvalidValue::new(
-            "INVALID_FIELD",
-            "reason",
-            "a rejection gives its reason",
-        )
-        .into());
+        return Err(
+            InvalidValue::new("INVALID_FIELD", "reason", "a rejection gives its reason").into(),
+        );
     }
     let now = env.clock.now();
     immediate(env.sql, |tx| -> Result<(), ReviewError> {
@@ -618,9 +615,8 @@ pub fn reply(
     id: &str,
     text: &str,
 ) -> Result<Review, ReviewError> {
-    let text = text_value(Some(text), "text")?.ok_or_else(|| {
-        InvalidValue::new("INVALID_FIELD", "text", "the reply needs a text")
-    })?;
+    let text = text_value(Some(text), "text")?
+        .ok_or_else(|| InvalidValue::new("INVALID_FIELD", "text", "the reply needs a text"))?;
     let now = env.clock.now();
     immediate(env.sql, |tx| -> Result<(), ReviewError> {
         let r = load(tx, id)?.ok_or(ReviewError::NotFound)?;

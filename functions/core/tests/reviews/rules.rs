@@ -126,12 +126,20 @@ fn verification_rules() {
     ));
     // Someone else's purchase, and an unknown one.
     assert!(matches!(
-        err(submit::create(&env(&w, &s), &other.id, &business_review(&p, 5, "ok"))),
+        err(submit::create(
+            &env(&w, &s),
+            &other.id,
+            &business_review(&p, 5, "ok")
+        )),
         ReviewError::NotVerified(Unverified::Unknown)
     ));
     let unknown = "0190a000-0000-7000-8000-000000000000";
     assert!(matches!(
-        err(submit::create(&env(&w, &s), &m.id, &business_review(unknown, 5, "ok"))),
+        err(submit::create(
+            &env(&w, &s),
+            &m.id,
+            &business_review(unknown, 5, "ok")
+        )),
         ReviewError::NotVerified(Unverified::Unknown)
     ));
     // A SKU that is not among the lines.
@@ -167,7 +175,11 @@ fn verification_rules() {
         .unwrap();
     }
     assert!(matches!(
-        err(submit::create(&env(&w, &s), &m.id, &business_review(&refunded, 1, "x"))),
+        err(submit::create(
+            &env(&w, &s),
+            &m.id,
+            &business_review(&refunded, 1, "x")
+        )),
         ReviewError::NotVerified(Unverified::Refunded)
     ));
     submit::create(&env(&w, &s), &m.id, &business_review(&partly, 3, "fine")).unwrap();
@@ -179,7 +191,11 @@ fn verification_rules() {
     submit::create(&env(&w, &s), &m.id, &business_review(&old, 5, "still")).unwrap();
     w.advance(Duration::seconds(2));
     assert!(matches!(
-        err(submit::create(&env(&w, &s), &m.id, &business_review(&older, 5, "late"))),
+        err(submit::create(
+            &env(&w, &s),
+            &m.id,
+            &business_review(&older, 5, "late")
+        )),
         ReviewError::NotVerified(Unverified::TooOld)
     ));
 }
@@ -212,7 +228,12 @@ fn events_and_bad_fields_are_refused_with_nothing_written() {
         err(submit::create(&env(&w, &s), &m.id, &business_review(&p, 5, &long))),
         ReviewError::Invalid(ref e) if e.field == "text"
     ));
-    submit::create(&env(&w, &s), &m.id, &business_review(&p, 5, &"а".repeat(2_000))).unwrap();
+    submit::create(
+        &env(&w, &s),
+        &m.id,
+        &business_review(&p, 5, &"а".repeat(2_000)),
+    )
+    .unwrap();
     assert_eq!(w.count("SELECT COUNT(*) FROM reviews"), 1);
 }
 
@@ -225,7 +246,11 @@ fn one_review_per_member_target_and_purchase() {
     let p = buy(&w, &m, &a, 100_000, &[line("A")]);
     submit::create(&env(&w, &s), &m.id, &business_review(&p, 5, "ok")).unwrap();
     assert!(matches!(
-        err(submit::create(&env(&w, &s), &m.id, &business_review(&p, 4, "again"))),
+        err(submit::create(
+            &env(&w, &s),
+            &m.id,
+            &business_review(&p, 4, "again")
+        )),
         ReviewError::AlreadyReviewed
     ));
     // The product is another target; a second purchase is another purchase.
@@ -240,10 +265,18 @@ fn one_review_per_member_target_and_purchase() {
     // Withdrawn still counts: no second review of the same purchase.
     let mine = reads::mine_page(&w.sql, &m.id, 10, None).unwrap();
     assert_eq!(mine.items.len(), 3);
-    let first = mine.items.iter().find(|r| r.purchase_id == p && r.target.sku.is_none()).unwrap();
+    let first = mine
+        .items
+        .iter()
+        .find(|r| r.purchase_id == p && r.target.sku.is_none())
+        .unwrap();
     submit::withdraw(&env(&w, &s), &m.id, &first.id).unwrap();
     assert!(matches!(
-        err(submit::create(&env(&w, &s), &m.id, &business_review(&p, 5, "back"))),
+        err(submit::create(
+            &env(&w, &s),
+            &m.id,
+            &business_review(&p, 5, "back")
+        )),
         ReviewError::AlreadyReviewed
     ));
 }
@@ -303,7 +336,11 @@ fn at_most_five_reviews_a_day() {
         submit::create(&env(&w, &s), &m.id, &business_review(p, 5, "ok")).unwrap();
         w.advance(Duration::minutes(10));
     }
-    match err(submit::create(&env(&w, &s), &m.id, &business_review(&purchases[5], 5, "ok"))) {
+    match err(submit::create(
+        &env(&w, &s),
+        &m.id,
+        &business_review(&purchases[5], 5, "ok"),
+    )) {
         ReviewError::DailyLimit { retry_after_secs } => {
             assert_eq!(retry_after_secs, 24 * 3600 - 50 * 60)
         }
@@ -311,7 +348,12 @@ fn at_most_five_reviews_a_day() {
     }
     assert_eq!(w.count("SELECT COUNT(*) FROM reviews"), 5);
     w.advance(Duration::hours(24) - Duration::minutes(50));
-    submit::create(&env(&w, &s), &m.id, &business_review(&purchases[5], 5, "ok")).unwrap();
+    submit::create(
+        &env(&w, &s),
+        &m.id,
+        &business_review(&purchases[5], 5, "ok"),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -339,7 +381,14 @@ fn rewards_are_credited_once_capped_monthly_and_clawed_back() {
         member_id: "admin-1".into(),
         staff_of: None,
     };
-    submit::decide(&env(&w, &s), &admin, &ids[0], Decision::Reject, Some("spam")).unwrap();
+    submit::decide(
+        &env(&w, &s),
+        &admin,
+        &ids[0],
+        Decision::Reject,
+        Some("spam"),
+    )
+    .unwrap();
     assert_eq!(available(&w, &m) - before, 3 * 5_000);
     submit::decide(&env(&w, &s), &admin, &ids[0], Decision::Publish, None).unwrap();
     assert_eq!(available(&w, &m) - before, 3 * 5_000);
@@ -352,7 +401,9 @@ fn rewards_are_credited_once_capped_monthly_and_clawed_back() {
         4
     );
     assert_eq!(
-        w.count("SELECT COUNT(*) FROM ledger_entries WHERE kind = 'clawback' AND cause_type = 'reward'"),
+        w.count(
+            "SELECT COUNT(*) FROM ledger_entries WHERE kind = 'clawback' AND cause_type = 'reward'"
+        ),
         2
     );
     assert_recount(&w, &Target::business(&a.id));
@@ -394,11 +445,23 @@ fn flagged_reviews_wait_and_moderators_decide() {
         staff_of: Some(a.id.clone()),
     };
     assert!(matches!(
-        err(submit::decide(&env(&w, &s), &own, &r.id, Decision::Publish, None)),
+        err(submit::decide(
+            &env(&w, &s),
+            &own,
+            &r.id,
+            Decision::Publish,
+            None
+        )),
         ReviewError::OwnBusiness
     ));
     assert!(matches!(
-        err(submit::decide(&env(&w, &s), &own, &r.id, Decision::Reject, None)),
+        err(submit::decide(
+            &env(&w, &s),
+            &own,
+            &r.id,
+            Decision::Reject,
+            None
+        )),
         ReviewError::Invalid(_)
     ));
     let admin = Moderator {
@@ -406,9 +469,18 @@ fn flagged_reviews_wait_and_moderators_decide() {
         staff_of: None,
     };
     let done = submit::decide(&env(&w, &s), &admin, &r.id, Decision::Publish, Some("ok")).unwrap();
-    assert_eq!((done.status.as_str(), done.reward_points), ("published", 5_000));
+    assert_eq!(
+        (done.status.as_str(), done.reward_points),
+        ("published", 5_000)
+    );
     assert!(matches!(
-        err(submit::decide(&env(&w, &s), &admin, &r.id, Decision::Publish, None)),
+        err(submit::decide(
+            &env(&w, &s),
+            &admin,
+            &r.id,
+            Decision::Publish,
+            None
+        )),
         ReviewError::WrongStatus { .. }
     ));
     assert_eq!(
@@ -462,7 +534,10 @@ fn bayesian_average_at_zero_one_and_many_reviews() {
     );
     let ta = Target::business(&a.id);
     let empty = rating::read(&w.sql, &ta).unwrap();
-    assert_eq!((empty.count, empty.average, empty.bayesian_average), (0, None, None));
+    assert_eq!(
+        (empty.count, empty.average, empty.bayesian_average),
+        (0, None, None)
+    );
     for (biz, stars) in [(&b, 2), (&b, 2), (&a, 5)] {
         let m = w.member();
         let p = buy(&w, &m, biz, 10_000, &[]);
@@ -537,13 +612,25 @@ fn staff_reply_once_to_a_published_review_of_their_business() {
     let p = buy(&w, &m, &a, 10_000, &[]);
     let r = submit::create(&env(&w, &s), &m.id, &business_review(&p, 4, "ok")).unwrap();
     assert!(matches!(
-        err(submit::reply(&env(&w, &s), "staff-b", &b.id, &r.id, "thanks")),
+        err(submit::reply(
+            &env(&w, &s),
+            "staff-b",
+            &b.id,
+            &r.id,
+            "thanks"
+        )),
         ReviewError::Forbidden
     ));
     let done = submit::reply(&env(&w, &s), "staff-a", &a.id, &r.id, "Спасибо!").unwrap();
     assert_eq!(done.reply.unwrap().text, "Спасибо!");
     assert!(matches!(
-        err(submit::reply(&env(&w, &s), "staff-a", &a.id, &r.id, "again")),
+        err(submit::reply(
+            &env(&w, &s),
+            "staff-a",
+            &a.id,
+            &r.id,
+            "again"
+        )),
         ReviewError::ReplyExists
     ));
 }
@@ -575,7 +662,14 @@ fn lines_are_kept_except_for_medical_businesses_and_reviewable_follows_the_rules
     assert_eq!(shop_view.items.len(), 2);
     // The business reviewed, a product still open: reviewable.
     submit::create(&env(&w, &s), &m.id, &business_review(&p_shop, 5, "ok")).unwrap();
-    assert!(page(&w).items.iter().find(|p| p.id == p_shop).unwrap().reviewable);
+    assert!(
+        page(&w)
+            .items
+            .iter()
+            .find(|p| p.id == p_shop)
+            .unwrap()
+            .reviewable
+    );
     for sku in ["ROSE", "TULIP"] {
         let cmd = NewReview {
             kind: "product".into(),
@@ -584,7 +678,14 @@ fn lines_are_kept_except_for_medical_businesses_and_reviewable_follows_the_rules
         };
         submit::create(&env(&w, &s), &m.id, &cmd).unwrap();
     }
-    assert!(!page(&w).items.iter().find(|p| p.id == p_shop).unwrap().reviewable);
+    assert!(
+        !page(&w)
+            .items
+            .iter()
+            .find(|p| p.id == p_shop)
+            .unwrap()
+            .reviewable
+    );
     // After 180 days nothing is reviewable.
     w.advance(Duration::days(181));
     assert!(page(&w).items.iter().all(|p| !p.reviewable));
@@ -599,7 +700,12 @@ fn decisions_racing_leave_one_outcome_and_exact_ratings() {
     let m = w.member();
     let a = w.business("beauty", 1.0, false);
     let p = buy(&w, &m, &a, 100_000, &[]);
-    let r = submit::create(&env(&w, &s), &m.id, &business_review(&p, 2, "СЕРВИС УЖАСНЫЙ СОВСЕМ")).unwrap();
+    let r = submit::create(
+        &env(&w, &s),
+        &m.id,
+        &business_review(&p, 2, "СЕРВИС УЖАСНЫЙ СОВСЕМ"),
+    )
+    .unwrap();
     assert_eq!(r.status, "pending");
     let handles: Vec<_> = (0..8)
         .map(|i| {
@@ -621,16 +727,27 @@ fn decisions_racing_leave_one_outcome_and_exact_ratings() {
                     member_id: format!("admin-{i}"),
                     staff_of: None,
                 };
-                let d = if i % 2 == 0 { Decision::Publish } else { Decision::Reject };
+                let d = if i % 2 == 0 {
+                    Decision::Publish
+                } else {
+                    Decision::Reject
+                };
                 submit::decide(&env, &admin, &id, d, Some("racing")).is_ok()
             })
         })
         .collect();
-    let ok = handles.into_iter().map(|h| h.join()).filter(Result::is_ok).count();
+    let ok = handles
+        .into_iter()
+        .map(|h| h.join())
+        .filter(Result::is_ok)
+        .count();
     assert_eq!(ok, 8);
     assert_recount(&w, &Target::business(&a.id));
     let credits = w.count("SELECT COUNT(*) FROM ledger_entries WHERE kind = 'reward'");
     let clawbacks = w.count("SELECT COUNT(*) FROM ledger_entries WHERE kind = 'clawback'");
-    assert!(credits <= 1 && clawbacks <= credits, "{credits} {clawbacks}");
+    assert!(
+        credits <= 1 && clawbacks <= credits,
+        "{credits} {clawbacks}"
+    );
     w.assert_sound();
 }

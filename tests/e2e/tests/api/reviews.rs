@@ -235,7 +235,10 @@ fn flagged_review_waits_until_an_admin_publishes_it() {
     );
     assert_eq!(resp.status, 201, "{}", resp.text());
     let r = resp.json();
-    assert_eq!((r["status"].as_str(), r["flags"].clone()), (Some("pending"), json!(["phone"])));
+    assert_eq!(
+        (r["status"].as_str(), r["flags"].clone()),
+        (Some("pending"), json!(["phone"]))
+    );
     let id = r["id"].as_str().unwrap();
     assert_eq!(ratings(app, &s.a)["count"], 0);
     assert_eq!(reward_points(app, &s.member), (0, 0));
@@ -279,12 +282,21 @@ fn reject_after_publish_claws_back_points_and_recomputes_the_rating() {
     assert_eq!(reward_points(app, &s.member), (10_000, 0));
 
     let id = r1["id"].as_str().unwrap();
-    let resp = decide(app, &s.admin, id, "reject", "the review is about another shop");
+    let resp = decide(
+        app,
+        &s.admin,
+        id,
+        "reject",
+        "the review is about another shop",
+    );
     assert_eq!(resp.status, 200, "{}", resp.text());
     assert_eq!(resp.json()["status"], "rejected");
     assert_eq!(resp.json()["reward_points"], 0);
     let rating = ratings(app, &s.a);
-    assert_eq!((rating["count"].clone(), rating["average"].clone()), (json!(1), json!(3.0)));
+    assert_eq!(
+        (rating["count"].clone(), rating["average"].clone()),
+        (json!(1), json!(3.0))
+    );
     assert_eq!(rating["distribution"]["5"], 0);
     assert_eq!(reward_points(app, &s.member), (10_000, -5_000));
     // A reject needs its reason; withdrawing the other claws back too.
@@ -363,14 +375,26 @@ fn staff_reply_once_and_only_for_their_business() {
             .json(body)
             .send()
     };
-    assert_eq!(put(&s.staff_b.access, &json!({ "text": "Спасибо" })).status, 403);
-    assert_eq!(put(&s.member.access, &json!({ "text": "Спасибо" })).status, 403);
+    assert_eq!(
+        put(&s.staff_b.access, &json!({ "text": "Спасибо" })).status,
+        403
+    );
+    assert_eq!(
+        put(&s.member.access, &json!({ "text": "Спасибо" })).status,
+        403
+    );
     assert_eq!(put(&s.key_a, &json!({ "text": "Спасибо" })).status, 403);
-    let resp = put(&s.staff_a.access, &json!({ "text": "Спасибо, ждём снова!" }));
+    let resp = put(
+        &s.staff_a.access,
+        &json!({ "text": "Спасибо, ждём снова!" }),
+    );
     assert_eq!(resp.status, 200, "{}", resp.text());
     assert_eq!(resp.json()["reply"]["text"], "Спасибо, ждём снова!");
     let resp = put(&s.staff_a.access, &json!({ "text": "Ещё раз" }));
-    assert_eq!((resp.status, resp.error_code().as_str()), (409, "REPLY_EXISTS"));
+    assert_eq!(
+        (resp.status, resp.error_code().as_str()),
+        (409, "REPLY_EXISTS")
+    );
     let public = app
         .client
         .get(&format!("/api/v1/reviews?business_id={}", s.a))
@@ -384,7 +408,12 @@ fn owners_and_staff_admins_cannot_moderate_their_own_business() {
     let s = club();
     let app = &s.app;
     let p = buy(app, &s.key_a, &s.member, 100_000, json!([]));
-    let r = post_review(app, &s.member, &business_review(&p, 1, "УЖАСНО, НИКОГДА БОЛЬШЕ НЕ ПРИДУ")).json();
+    let r = post_review(
+        app,
+        &s.member,
+        &business_review(&p, 1, "УЖАСНО, НИКОГДА БОЛЬШЕ НЕ ПРИДУ"),
+    )
+    .json();
     assert_eq!(r["status"], "pending");
     let id = r["id"].as_str().unwrap();
     // The owner of the business is not a moderator.
@@ -400,10 +429,15 @@ fn owners_and_staff_admins_cannot_moderate_their_own_business() {
     app.add_staff(&s.admin, &s.a, krug_e2e::ADMIN_PHONE, "manager");
     let before = snapshot(app);
     let resp = decide(app, &s.admin, id, "reject", "mine");
-    assert_eq!((resp.status, resp.error_code().as_str()), (403, "OWN_BUSINESS"));
+    assert_eq!(
+        (resp.status, resp.error_code().as_str()),
+        (403, "OWN_BUSINESS")
+    );
     assert_eq!(snapshot(app), before);
     assert_eq!(
-        app.count(&format!("SELECT COUNT(*) FROM reviews WHERE id = '{id}' AND status = 'pending'")),
+        app.count(&format!(
+            "SELECT COUNT(*) FROM reviews WHERE id = '{id}' AND status = 'pending'"
+        )),
         1
     );
 }
@@ -418,8 +452,12 @@ fn twenty_parallel_reviews_of_one_purchase_make_one_review_and_one_reward() {
         .map(|i| {
             let (app, member, p) = (app.clone(), member.clone(), p.clone());
             thread::spawn(move || {
-                post_review(&app, &member, &business_review(&p, 1 + i % 5, "Отличный магазин"))
-                    .status
+                post_review(
+                    &app,
+                    &member,
+                    &business_review(&p, 1 + i % 5, "Отличный магазин"),
+                )
+                .status
             })
         })
         .collect();
@@ -445,7 +483,12 @@ fn publish_racing_reject_leaves_one_outcome_and_an_exact_aggregate() {
     let mut ids = Vec::new();
     for _ in 0..3 {
         let p = buy(&app, &s.key_a, &s.member, 100_000, json!([]));
-        let r = post_review(&app, &s.member, &business_review(&p, 4, "ПИШИТЕ НА salon.ru СКИДКИ")).json();
+        let r = post_review(
+            &app,
+            &s.member,
+            &business_review(&p, 4, "ПИШИТЕ НА salon.ru СКИДКИ"),
+        )
+        .json();
         assert_eq!(r["status"], "pending");
         ids.push(r["id"].as_str().unwrap().to_string());
     }
@@ -471,7 +514,10 @@ fn publish_racing_reject_leaves_one_outcome_and_an_exact_aggregate() {
         let clawbacks = app.count(&format!(
             "SELECT COUNT(*) FROM ledger_entries WHERE kind = 'clawback' AND cause_id = '{id}'"
         ));
-        assert!(credits <= 1 && clawbacks <= credits, "{credits} {clawbacks}");
+        assert!(
+            credits <= 1 && clawbacks <= credits,
+            "{credits} {clawbacks}"
+        );
         if status == 2 {
             assert_eq!(credits, clawbacks, "a rejected review keeps no points");
         }
@@ -508,7 +554,9 @@ fn purchases_keep_lines_from_the_till_and_checkout_but_never_medical() {
         json!([{ "sku": "IMPLANT-36", "name": "Имплант 36", "quantity": 1, "unit_price": 500_000 }]),
     );
     assert_eq!(
-        app.count(&format!("SELECT COUNT(*) FROM purchase_lines WHERE purchase_id = '{medical}'")),
+        app.count(&format!(
+            "SELECT COUNT(*) FROM purchase_lines WHERE purchase_id = '{medical}'"
+        )),
         0
     );
     // A checkout reservation committed at the till keeps its priced lines.
@@ -582,8 +630,15 @@ fn an_erased_author_is_shown_as_a_club_member() {
     let s = club();
     let app = &s.app;
     let p = buy(app, &s.key_a, &s.member, 100_000, json!([]));
-    assert_eq!(post_review(app, &s.member, &business_review(&p, 5, "Лучшие цветы")).status, 201);
-    let resp = app.client.delete("/api/v1/me").bearer(&s.member.access).send();
+    assert_eq!(
+        post_review(app, &s.member, &business_review(&p, 5, "Лучшие цветы")).status,
+        201
+    );
+    let resp = app
+        .client
+        .delete("/api/v1/me")
+        .bearer(&s.member.access)
+        .send();
     assert_eq!(resp.status, 204, "{}", resp.text());
     let page = app
         .client
@@ -602,7 +657,10 @@ fn the_sixth_review_in_a_day_is_429() {
         .map(|_| buy(app, &s.key_a, &s.member, 10_000, json!([])))
         .collect();
     for p in &ps[..5] {
-        assert_eq!(post_review(app, &s.member, &business_review(p, 5, "ok")).status, 201);
+        assert_eq!(
+            post_review(app, &s.member, &business_review(p, 5, "ok")).status,
+            201
+        );
     }
     let before = snapshot(app);
     let resp = post_review(app, &s.member, &business_review(&ps[5], 5, "ok"));
@@ -621,13 +679,23 @@ fn bad_input_is_4xx_and_writes_nothing() {
     let p = buy(app, &s.key_a, &s.member, 100_000, flowers());
     let other = app.login(OTHER);
     let theirs = buy(app, &s.key_a, &other, 100_000, json!([]));
-    let r = post_review(&app, &other, &business_review(&theirs, 4, "ok")).json();
+    let r = post_review(app, &other, &business_review(&theirs, 4, "ok")).json();
     let their_review = r["id"].as_str().unwrap().to_string();
     let before = snapshot(app);
 
     let cases: Vec<(&str, Value, u16, &str)> = vec![
-        ("rating 0", business_review(&p, 0, "x"), 422, "INVALID_FIELD"),
-        ("rating 6", business_review(&p, 6, "x"), 422, "INVALID_FIELD"),
+        (
+            "rating 0",
+            business_review(&p, 0, "x"),
+            422,
+            "INVALID_FIELD",
+        ),
+        (
+            "rating 6",
+            business_review(&p, 6, "x"),
+            422,
+            "INVALID_FIELD",
+        ),
         (
             "rating 4.5",
             json!({ "target": { "type": "business" }, "purchase_id": p, "rating": 4.5 }),
@@ -705,7 +773,10 @@ fn bad_input_is_4xx_and_writes_nothing() {
         .bearer(&s.member.access)
         .raw_json("{\"rating\": ")
         .send();
-    assert_eq!((resp.status, resp.error_code().as_str()), (400, "MALFORMED_JSON"));
+    assert_eq!(
+        (resp.status, resp.error_code().as_str()),
+        (400, "MALFORMED_JSON")
+    );
     let resp = app
         .client
         .post("/api/v1/reviews")
@@ -733,7 +804,10 @@ fn bad_input_is_4xx_and_writes_nothing() {
         .bearer(&s.member.access)
         .json(&json!({ "rating": 1 }))
         .send();
-    assert_eq!((resp.status, resp.error_code().as_str()), (404, "REVIEW_NOT_FOUND"));
+    assert_eq!(
+        (resp.status, resp.error_code().as_str()),
+        (404, "REVIEW_NOT_FOUND")
+    );
     let resp = app
         .client
         .delete(&format!("/api/v1/reviews/{their_review}"))
@@ -754,16 +828,34 @@ fn bad_input_is_4xx_and_writes_nothing() {
         .json(&json!({ "rating": 4.5 }))
         .send();
     assert_eq!(resp.status, 422);
-    let resp = decide(app, &s.admin, "0190a000-0000-7000-8000-000000000000", "publish", "x");
+    let resp = decide(
+        app,
+        &s.admin,
+        "0190a000-0000-7000-8000-000000000000",
+        "publish",
+        "x",
+    );
     assert_eq!(resp.status, 404);
     let resp = decide(app, &s.admin, &their_review, "hide", "x");
     assert_eq!(resp.status, 422);
     for (path, status) in [
         ("/api/v1/reviews".to_string(), 422),
-        (format!("/api/v1/reviews?business_id={}&sort=best", s.a), 422),
-        ("/api/v1/reviews?business_id=0190a000-0000-7000-8000-000000000000".to_string(), 404),
-        (format!("/api/v1/reviews?business_id={}&cursor=%21%21", s.a), 422),
-        ("/api/v1/ratings?event_id=0190a000-0000-7000-8000-000000000001".to_string(), 422),
+        (
+            format!("/api/v1/reviews?business_id={}&sort=best", s.a),
+            422,
+        ),
+        (
+            "/api/v1/reviews?business_id=0190a000-0000-7000-8000-000000000000".to_string(),
+            404,
+        ),
+        (
+            format!("/api/v1/reviews?business_id={}&cursor=%21%21", s.a),
+            422,
+        ),
+        (
+            "/api/v1/ratings?event_id=0190a000-0000-7000-8000-000000000001".to_string(),
+            422,
+        ),
         ("/api/v1/ratings?business_id=nope".to_string(), 422),
         ("/api/v1/admin/reviews?status=lost".to_string(), 422),
     ] {
