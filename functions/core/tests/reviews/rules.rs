@@ -751,3 +751,54 @@ fn decisions_racing_leave_one_outcome_and_exact_ratings() {
     );
     w.assert_sound();
 }
+
+#[test]
+fn webhook_items_become_purchase_lines_except_for_medical_businesses() {
+    use krug_core::payments::{
+        providers::{self, GenericEvent},
+        webhook::{self, WebhookEnv},
+    };
+    let w = World::new();
+    let m = w.member();
+    let shop = w.business("floristry", 1.0, false);
+    let clinic = w.business("cosmetology", 1.0, true);
+    let settings = krug_core::wallet::WalletSettings::default();
+    let env = WebhookEnv {
+        sql: &w.sql,
+        clock: &w.clock,
+        random: &w.random,
+        settings: &settings,
+        request_id: None,
+    };
+    let deliver = |id: &str, business: &str| {
+        let body = serde_json::json!({
+            "id": format!("evt_{id}"), "type": "payment.succeeded", "created": 1,
+            "data": { "payment_id": format!("pay_{id}"), "business_id": business, "amount": 120_000,
+                      "currency": "RUB", "member_id": m.id,
+                      "items": [{ "sku": "PEONY", "name": "Пион", "quantity": 3, "unit_price": 40_000 }] }
+        });
+        let e: GenericEvent = serde_json::from_value(body).unwrap();
+        let event = providers::generic(&e).unwrap().unwrap();
+        webhook::process(&env, &event).unwrap();
+    };
+    deliver("1", &shop.id);
+    deliver("2", &clinic.id);
+    // Redelivery: no second set of lines.
+    deliver("1", &shop.id);
+    assert_eq!(w.count("SELECT COUNT(*) FROM purchase_lines"), 1);
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM purchase_lines WHERE sku = 'PEONY' AND quantity = 3 AND category = 'floristry'"),
+        1
+    );
+    // A bad line is refused with its path.
+    let bad: GenericEvent = serde_json::from_value(serde_json::json!({
+        "id": "evt_3", "type": "payment.succeeded", "created": 1,
+        "data": { "payment_id": "pay_3", "business_id": shop.id, "amount": 1, "currency": "RUB",
+                  "member_id": m.id, "items": [{ "sku": "", "quantity": 1, "unit_price": 1 }] }
+    }))
+    .unwrap();
+    assert_eq!(
+        providers::generic(&bad).unwrap_err().field,
+        "data.items[0].sku"
+    );
+}
