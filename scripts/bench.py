@@ -386,14 +386,17 @@ def review_scenarios(port, sms, conns, duration, tmp, state):
         "INSERT INTO purchases (id, member_id, business_id, source, amount, category, tier_at_purchase, "
         "first_in_category, points_computed, points_earned, actor_role, paid_at, created_at) "
         "VALUES (?, ?, ?, 'pos', 150000, 'floristry', 'insider', 0, 0, 0, 'api_key', ?, ?)", purchase_rows)
-    # 10 000 published reviews of one business, authors among the writers.
+    # 10 000 published reviews of one business by 200 other members.
+    authors = [str(uuid.uuid4()) for _ in range(200)]
+    db.executemany("INSERT INTO members (id, first_name, last_name, created_at) VALUES (?, 'Анна', 'Иванова', ?)",
+                   [(a, now) for a in authors])
     stars = [0] * 5
     rows = []
     for i in range(10_000):
         rating = 1 + (i * 7) % 5
         stars[rating - 1] += 1
         at = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() - 10_000 + i)) + ".000000Z"
-        rows.append((str(uuid.uuid4()), members[i % len(members)][1], big["id"], str(uuid.uuid4()), rating, f"Отзыв номер {i}: всё понравилось", at, at, at))
+        rows.append((str(uuid.uuid4()), authors[i % len(authors)], big["id"], str(uuid.uuid4()), rating, f"Отзыв номер {i}: всё понравилось", at, at, at))
     db.executemany(
         "INSERT INTO reviews (id, member_id, business_id, target_type, target_key, purchase_id, rating, body, "
         "status, published_at, created_at, updated_at) VALUES (?, ?, ?, 'business', '', ?, ?, ?, 'published', ?, ?, ?)", rows)
@@ -444,14 +447,15 @@ def main():
     env["SPIN_VARIABLE_JOBS_TOKEN"] = os.urandom(16).hex()
     sms = SmsGateway()
     env["SPIN_VARIABLE_SMS_GATEWAY_URL"] = f"http://127.0.0.1:{sms.port}"
-    env["SPIN_VARIABLE_ADMIN_PHONES"] = phone_of(0)
+    # The second admin sets up the review cells (a phone gets one code a minute).
+    env["SPIN_VARIABLE_ADMIN_PHONES"] = f"{phone_of(0)},{phone_of(400_000)}"
     env["SPIN_VARIABLE_PAYMENTS_WEBHOOK_SECRET"] = WEBHOOK_SECRET
     # The benchmark measures throughput, not the anti-abuse caps.
     env["SPIN_VARIABLE_MAX_PURCHASES_PER_BUSINESS_DAY"] = "1000000"
     env["SPIN_VARIABLE_MAX_POINTS_PER_DAY"] = "1000000000"
     env["SPIN_VARIABLE_COMPENSATION_CAP_PER_ORDER"] = "1000000000"
     # Reviews arrive far faster than the burst rule allows; measure publishing.
-    env["SPIN_VARIABLE_REVIEW_BURST_PER_HOUR"] = "1000000000"
+    env["SPIN_VARIABLE_REVIEW_BURST_PER_HOUR"] = "1000000"
 
     say(f"# Krug benchmark — {time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} cores, wrk {args.duration}s per cell")
     say()
