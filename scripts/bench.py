@@ -410,6 +410,77 @@ end
 
 
 FLAGS_CELL = "GET /api/v1/flags (anonymous: flag snapshot from key-value)"
+def review_scenarios(port, sms, conns, duration, tmp, state):
+    """Reviews: POST /reviews (each request a new verified purchase of a
+    fresh member, at most 5 per member), then GET /ratings and GET /reviews
+    of one business holding 10 000 published reviews (seeded straight into
+    the database, aggregate row included)."""
+    import sqlite3
+    import uuid
+    admin = login(port, sms, 400_000)
+    status, biz = call(port, "POST", "/api/v1/admin/businesses", {"name": "Bench Florist", "category": "floristry"}, token=admin)
+    assert status == 201, biz
+    status, big = call(port, "POST", "/api/v1/admin/businesses", {"name": "Bench Big", "category": "beauty"}, token=admin)
+    assert status == 201, big
+    need = max(500, duration * 600)
+    writers = (need + 4) // 5
+    pairs = request_codes(port, sms, 500_000, writers)
+
+    def verify(pc):
+        status, body = call(port, "POST", "/api/v1/auth/verify", {"phone": pc[0], "code": pc[1], "first_name": "Bench", "last_name": "Reviewer", "consents": {"personal_data": True}})
+        assert status == 200, body
+        return body["access_token"], body["member"]["id"]
+    with ThreadPoolExecutor(8) as ex:
+        members = list(ex.map(verify, pairs))
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+    db = sqlite3.connect(os.path.join(state, "sqlite_db.db"), timeout=30)
+    purchase_rows, jobs = [], []
+    for token, member_id in members:
+        for _ in range(5):
+            pid = str(uuid.uuid4())
+            purchase_rows.append((pid, member_id, biz["id"], now, now))
+            jobs.append((token, pid))
+    db.executemany(
+        "INSERT INTO purchases (id, member_id, business_id, source, amount, category, tier_at_purchase, "
+        "first_in_category, points_computed, points_earned, actor_role, paid_at, created_at) "
+        "VALUES (?, ?, ?, 'pos', 150000, 'floristry', 'insider', 0, 0, 0, 'api_key', ?, ?)", purchase_rows)
+    # 10 000 published reviews of one business by 200 other members.
+    authors = [str(uuid.uuid4()) for _ in range(200)]
+    db.executemany("INSERT INTO members (id, first_name, last_name, created_at) VALUES (?, 'Анна', 'Иванова', ?)",
+                   [(a, now) for a in authors])
+    stars = [0] * 5
+    rows = []
+    for i in range(10_000):
+        rating = 1 + (i * 7) % 5
+        stars[rating - 1] += 1
+        at = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() - 10_000 + i)) + ".000000Z"
+        rows.append((str(uuid.uuid4()), authors[i % len(authors)], big["id"], str(uuid.uuid4()), rating, f"Отзыв номер {i}: всё понравилось", at, at, at))
+    db.executemany(
+        "INSERT INTO reviews (id, member_id, business_id, target_type, target_key, purchase_id, rating, body, "
+        "status, published_at, created_at, updated_at) VALUES (?, ?, ?, 'business', '', ?, ?, ?, 'published', ?, ?, ?)", rows)
+    total = sum((i + 1) * n for i, n in enumerate(stars))
+    for bid, key in ((big["id"], ""), ("*", "*")):
+        db.execute(
+            "INSERT INTO review_ratings (target_type, business_id, target_key, count, total, n1, n2, n3, n4, n5) "
+            "VALUES ('business', ?, ?, ?, ?, ?, ?, ?, ?, ?)", (bid, key, 10_000, total, *stars))
+    db.commit()
+    db.close()
+    c = 16 if 16 in conns else conns[0]
+    items = ",".join(f'{{"{t}","{p}"}}' for t, p in jobs)
+    yield ("POST /api/v1/reviews (verified purchase, published + reward)", c, "/api/v1/reviews", lua_script(tmp, "review.lua", LUA_THREADS + f"""
+local items = {{{items}}}
+local n = 0
+request = function()
+  local i = tid + n * {min(2, c)} + 1
+  n = n + 1
+  local it = items[((i - 1) % #items) + 1]
+  local body = '{{"target":{{"type":"business"}},"purchase_id":"' .. it[2] .. '","rating":5,"text":"Свежие цветы, вежливый продавец"}}'
+  return wrk.format("POST", "/api/v1/reviews", {{["content-type"] = "application/json", ["authorization"] = "Bearer " .. it[1]}}, body)
+end
+"""))
+    yield ("GET /api/v1/ratings (business with 10 000 reviews)", None, f"/api/v1/ratings?business_id={big['id']}", None)
+    yield ("GET /api/v1/reviews (10 000 reviews, newest, page of 20)", None, f"/api/v1/reviews?business_id={big['id']}", None)
+    yield ("GET /api/v1/reviews (10 000 reviews, rating_desc, page of 20)", None, f"/api/v1/reviews?business_id={big['id']}&sort=rating_desc", None)
 
 
 def fmt_row(name, conns, r, base, health=None):
@@ -434,7 +505,8 @@ def main():
     env["SPIN_VARIABLE_JOBS_TOKEN"] = os.urandom(16).hex()
     sms = SmsGateway()
     env["SPIN_VARIABLE_SMS_GATEWAY_URL"] = f"http://127.0.0.1:{sms.port}"
-    env["SPIN_VARIABLE_ADMIN_PHONES"] = phone_of(0)
+    # The second admin sets up the review cells (a phone gets one code a minute).
+    env["SPIN_VARIABLE_ADMIN_PHONES"] = f"{phone_of(0)},{phone_of(400_000)}"
     env["SPIN_VARIABLE_PAYMENTS_WEBHOOK_SECRET"] = WEBHOOK_SECRET
     # The benchmark measures throughput, not the anti-abuse caps.
     env["SPIN_VARIABLE_MAX_PURCHASES_PER_BUSINESS_DAY"] = "1000000"
@@ -444,6 +516,8 @@ def main():
     env["SPIN_VARIABLE_TELEGRAM_API_URL"] = f"http://127.0.0.1:{tg.port}"
     env["SPIN_VARIABLE_TELEGRAM_BOT_TOKEN"] = "1:bench"
     env["SPIN_VARIABLE_TELEGRAM_CHAT_ID"] = "-100"
+    # Reviews arrive far faster than the burst rule allows; measure publishing.
+    env["SPIN_VARIABLE_REVIEW_BURST_PER_HOUR"] = "1000000"
 
     say(f"# Krug benchmark — {time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} cores, wrk {args.duration}s per cell")
     say()
@@ -486,6 +560,13 @@ def main():
                 peak_rss = max(peak_rss, rss_kb(host.p.pid)[0])
         shutil.rmtree(tmp, ignore_errors=True)
     delivered = outbox_delivery(port, env["SPIN_VARIABLE_JOBS_TOKEN"], tg) if "POST /api/v1/support/tickets (ticket + message + outbox)" in results else None
+    if not args.only or "reviews" in args.only.split(","):
+        tmp = tempfile.mkdtemp(prefix="krug-bench-lua-")
+        for name, only_c, path, script in review_scenarios(port, sms, conns, args.duration, tmp, state):
+            for c in [only_c] if only_c else conns:
+                results.setdefault(name, {})[c] = wrk(base + path, c, args.duration, script)
+                peak_rss = max(peak_rss, rss_kb(host.p.pid)[0])
+        shutil.rmtree(tmp, ignore_errors=True)
     _, hwm = rss_kb(host.p.pid)
     host.stop()
     sms.stop()

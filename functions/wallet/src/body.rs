@@ -93,6 +93,9 @@ pub struct Purchase {
     /// Activation code of a cross-promo coupon for this business.
     #[serde(default)]
     pub coupon_code: Option<String>,
+    /// What was sold (kept with the purchase, not for medical businesses).
+    #[serde(default)]
+    pub items: Option<Vec<krug_core::wallet::lines::LineBody>>,
 }
 
 /// `POST /pos/redemptions`.

@@ -27,6 +27,7 @@ fn route(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
         ["wallet"] => { GET => member::summary(ctx, req) },
         ["wallet", "qr"] => { GET => member::qr(ctx, req) },
         ["wallet", "ledger"] => { GET => member::ledger(ctx, req) },
+        ["wallet", "purchases"] => { GET => member::purchases(ctx, req) },
         ["wallet", "coupons"] => { GET => member::coupons(ctx, req) },
         ["wallet", "coupons", id, "activate"] => { POST => member::activate_coupon(ctx, req, id) },
         ["pos", "identify"] => { POST => pos::identify(ctx, req) },

@@ -71,6 +71,22 @@ pub fn coupons(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
     json_response(200, &page)
 }
 
+/// `GET /wallet/purchases?limit&cursor`: the member's purchases, newest
+/// first, with their lines and whether a review can still be written.
+pub fn purchases(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
+    let id = member_id(ctx, req)?;
+    let (limit, cursor) = req.page()?;
+    let page = krug_core::reviews::purchases::page(
+        ctx.sql(),
+        &id,
+        ctx.clock().now(),
+        limit,
+        cursor.as_ref(),
+    )
+    .map_err(ApiError::from)?;
+    json_response(200, &page)
+}
+
 /// `POST /wallet/coupons/{id}/activate` → `{activation_code, valid_until}`.
 pub fn activate_coupon(ctx: &Ctx, req: &Req, raw_id: &str) -> Result<Response, ApiError> {
     let id = member_id(ctx, req)?;

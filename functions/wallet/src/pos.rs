@@ -121,14 +121,19 @@ pub fn purchase(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
     let key = keyed(req)?;
     let b: body::Purchase = parse_json(req)?;
     let till = till(caller, b.business_id.as_deref())?;
+    let category = b
+        .category
+        .as_deref()
+        .map(|c| Category::parse(c, "category"))
+        .transpose()?;
+    let lines = match &b.items {
+        Some(items) => krug_core::wallet::lines::parse(items, "items", category)?,
+        None => Vec::new(),
+    };
     let cmd = PurchaseCmd {
         member: b.member.reference("member")?,
         amount: Kopecks::positive(b.amount, "amount")?.get(),
-        category: b
-            .category
-            .as_deref()
-            .map(|c| Category::parse(c, "category"))
-            .transpose()?,
+        category,
         external_id: b
             .external_id
             .as_deref()
@@ -145,7 +150,9 @@ pub fn purchase(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
             .map(|c| pos::external_id(c, "coupon_code"))
             .transpose()?,
     };
-    with_env(ctx, &till, |env| reply(pos::purchase(env, &key, &cmd)?))
+    with_env(ctx, &till, |env| {
+        reply(pos::purchase_with_lines(env, &key, &cmd, &lines)?)
+    })
 }
 
 /// `POST /pos/redemptions` → 201; needs a fresh QR token, never overdraws.

@@ -62,6 +62,9 @@ pub struct GenericData {
     /// Cross-promo coupon activation code.
     #[serde(default)]
     pub coupon_code: Option<String>,
+    /// What was sold, kept with the purchase (not for medical businesses).
+    #[serde(default)]
+    pub items: Option<Vec<crate::wallet::lines::LineBody>>,
 }
 
 /// A generic event body: `{id, type, created, data}`.
@@ -114,6 +117,15 @@ pub fn generic(e: &GenericEvent) -> Result<Option<Event>, InvalidValue> {
         }
         (None, _) => None,
     };
+    let category = d
+        .category
+        .as_deref()
+        .map(|c| Category::parse(c, "data.category"))
+        .transpose()?;
+    let items = match &d.items {
+        Some(items) => crate::wallet::lines::parse(items, "data.items", category)?,
+        None => Vec::new(),
+    };
     Ok(Some(Event {
         provider: "generic",
         event_id,
@@ -133,11 +145,8 @@ pub fn generic(e: &GenericEvent) -> Result<Option<Event>, InvalidValue> {
             .as_deref()
             .map(|r| Id::parse(r, "data.reservation_id").map(|i| i.to_text()))
             .transpose()?,
-        category: d
-            .category
-            .as_deref()
-            .map(|c| Category::parse(c, "data.category"))
-            .transpose()?,
+        category,
+        items,
         coupon_code: d
             .coupon_code
             .as_deref()
@@ -310,6 +319,7 @@ fn payment_event(
             .map(|c| Category::parse(c, "metadata.category"))
             .transpose()?,
         coupon_code: meta(p, "coupon_code").map(str::to_string),
+        items: Vec::new(),
         ref_code: meta(p, "ref_code")
             .map(|c| parse_referral_code(c).map_err(|e| e.at("metadata.ref_code")))
             .transpose()?,

@@ -94,6 +94,8 @@ pub struct Event {
     pub category: Option<Category>,
     /// A cross-promo coupon's activation code used for this sale.
     pub coupon_code: Option<String>,
+    /// The sale's lines (`data.items`), kept with the purchase.
+    pub items: Vec<crate::wallet::lines::PurchaseLine>,
     /// The referral code the sale came with (upper case); stored on the
     /// payment for the referral capability to settle.
     pub ref_code: Option<String>,
@@ -337,6 +339,7 @@ fn record_sale(
     category: Option<Category>,
     coupon_code: Option<String>,
     reservation_id: Option<&str>,
+    lines: &[crate::wallet::lines::PurchaseLine],
 ) -> Result<Value, WebhookError> {
     let b = member::business(env.sql, business_id)?.ok_or(WebhookError::BusinessNotFound)?;
     let actor = actor(provider);
@@ -364,7 +367,7 @@ fn record_sale(
     let purchase_id = match committed.get("purchase_id").and_then(Value::as_str) {
         Some(p) => p.to_string(),
         None => {
-            let rec = purchases::record(
+            let rec = purchases::record_with_lines(
                 env.sql,
                 env.clock,
                 env.random,
@@ -382,6 +385,7 @@ fn record_sale(
                     actor,
                     request_id: env.request_id.map(str::to_string),
                 },
+                lines,
             )?;
             rec.purchase_id
         }
@@ -436,6 +440,7 @@ fn paid(env: &WebhookEnv<'_>, e: &Event, now: DateTime<Utc>) -> Result<Value, We
                 e.category,
                 e.coupon_code.clone(),
                 e.reservation_id.as_deref(),
+                &e.items,
             )?;
             ("paid", Some(id), sale, None)
         }
@@ -622,6 +627,7 @@ pub fn credit_parked(env: &WebhookEnv<'_>) -> Result<u64, StoreError> {
                 category,
                 coupon.clone(),
                 None,
+                &[],
             )?;
             tx.execute(
                 "UPDATE payments SET purchase_id = ? WHERE provider = ? AND payment_id = ?",

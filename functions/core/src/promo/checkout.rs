@@ -528,6 +528,29 @@ fn load(sql: &dyn Sql, id: &str) -> Result<Option<Value>, StoreError> {
         .transpose()
 }
 
+// The priced lines of a stored quote as purchase lines (the quote keeps
+// no per-line category: the business's is used).
+fn quote_lines(quote: &str, category: &str) -> Vec<crate::wallet::lines::PurchaseLine> {
+    let q: Value = serde_json::from_str(quote).unwrap_or(Value::Null);
+    q["lines"]
+        .as_array()
+        .map(|lines| {
+            lines
+                .iter()
+                .filter_map(|l| {
+                    Some(crate::wallet::lines::PurchaseLine {
+                        sku: l["sku"].as_str()?.to_string(),
+                        name: None,
+                        category: category.to_string(),
+                        quantity: l["quantity"].as_i64().filter(|q| *q > 0)?,
+                        unit_price: l["unit_price"].as_i64().filter(|p| *p >= 0)?,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn field<'a>(v: &'a Value, k: &str) -> &'a str {
     v[k].as_str().unwrap_or_default()
 }
@@ -649,7 +672,8 @@ pub fn commit_in(
     let mut purchase_id: Option<String> = None;
     let mut earned = Value::from(0);
     if total > 0 {
-        let rec = purchases::record(
+        let lines = quote_lines(field(&r, "quote"), b.category.as_str());
+        let rec = purchases::record_with_lines(
             tx,
             env.clock,
             env.random,
@@ -667,6 +691,7 @@ pub fn commit_in(
                 actor: actor.clone(),
                 request_id: env.request_id.map(str::to_string),
             },
+            &lines,
         )?;
         earned = Value::from(rec.points_earned);
         purchase_id = Some(rec.purchase_id);

@@ -74,7 +74,7 @@ const CHECKS: &[(&str, &str)] = &[
             (kind = 'earn' AND cause_type = 'purchase') OR \
             (kind = 'spend' AND cause_type IN ('redemption', 'admin')) OR \
             (kind = 'expire' AND cause_type = 'job') OR \
-            (kind = 'clawback' AND cause_type = 'refund') OR \
+            (kind = 'clawback' AND cause_type IN ('refund', 'reward')) OR \
             (kind = 'compensation' AND cause_type = 'compensation') OR \
             (kind = 'adjust' AND cause_type = 'admin') OR \
             (kind = 'reward' AND cause_type = 'reward'))",

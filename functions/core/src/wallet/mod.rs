@@ -21,6 +21,7 @@ pub mod error;
 pub mod invariants;
 pub mod jobs;
 pub mod ledger;
+pub mod lines;
 pub mod member;
 pub mod pos;
 pub mod purchases;

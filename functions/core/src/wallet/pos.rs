@@ -155,10 +155,21 @@ pub struct PurchaseCmd {
 
 /// `POST /pos/purchases` → 201 (200 for a repeated `external_id`).
 pub fn purchase(env: &PosEnv<'_>, key: &Keyed, cmd: &PurchaseCmd) -> Result<Reply, WalletError> {
+    purchase_with_lines(env, key, cmd, &[])
+}
+
+/// [`purchase`] with the sale's lines (the body's `items`), kept with the
+/// purchase unless the business is medical.
+pub fn purchase_with_lines(
+    env: &PosEnv<'_>,
+    key: &Keyed,
+    cmd: &PurchaseCmd,
+    lines: &[super::lines::PurchaseLine],
+) -> Result<Reply, WalletError> {
     keyed(env, key, |tx| {
         let b = business(tx, env.business_id)?;
         let m = member::resolve(tx, env.qr_key, env.clock.now(), &cmd.member)?;
-        let recorded: Recorded = purchases::record(
+        let recorded: Recorded = purchases::record_with_lines(
             tx,
             env.clock,
             env.random,
@@ -176,6 +187,7 @@ pub fn purchase(env: &PosEnv<'_>, key: &Keyed, cmd: &PurchaseCmd) -> Result<Repl
                 actor: env.actor.clone(),
                 request_id: env.request_id.map(str::to_string),
             },
+            lines,
         )?;
         let status = if recorded.status == "duplicate" {
             200

@@ -276,6 +276,30 @@ pub fn record(
     })
 }
 
+/// [`record`], then the purchase's lines (see [`super::lines`]): stored
+/// only for a newly recorded purchase of a non-medical business.
+pub fn record_with_lines(
+    tx: &dyn Sql,
+    clock: &dyn Clock,
+    random: &dyn Random,
+    settings: &WalletSettings,
+    p: &NewPurchase,
+    lines: &[super::lines::PurchaseLine],
+) -> Result<Recorded, WalletError> {
+    let done = record(tx, clock, random, settings, p)?;
+    if done.status == "recorded" && !lines.is_empty() {
+        let category = p.category.unwrap_or(p.business.category);
+        super::lines::store(
+            tx,
+            &done.purchase_id,
+            p.business.medical,
+            category.as_str(),
+            lines,
+        )?;
+    }
+    Ok(done)
+}
+
 // A purchase already recorded under this external id: the same sale again
 // answers as a duplicate; a different sale under the same id is refused.
 fn existing(tx: &dyn Sql, p: &NewPurchase, ext: &str) -> Result<Option<Recorded>, WalletError> {

@@ -53,6 +53,7 @@ fn paid(id: &str, payment: &str, business: &str, member: &str, amount: i64) -> E
         category: None,
         coupon_code: None,
         ref_code: None,
+        items: Vec::new(),
     }
 }
 

@@ -7,5 +7,6 @@ mod contract;
 mod flags;
 mod payments;
 mod platform;
+mod reviews;
 mod support;
 mod wallet;
