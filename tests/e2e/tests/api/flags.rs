@@ -200,3 +200,70 @@ fn bad_flag_changes_write_nothing() {
     assert_eq!(app.table_counts(), before);
     assert_eq!(flags_of(&app, Some(&member))["reviews"], true);
 }
+
+#[test]
+fn gated_routes_answer_feature_disabled_and_money_paths_never_do() {
+    let secret = "flags-telegram-secret";
+    let app = krug_e2e::spawn_auth_app_with(std::collections::HashMap::from([(
+        "telegram_webhook_secret".to_string(),
+        secret.to_string(),
+    )]));
+    let admin = app.admin();
+    let members: Vec<Tokens> = MEMBERS[..2].iter().map(|p| app.login(p)).collect();
+    let get = |path: &str, who: &Tokens| app.client.get(path).bearer(&who.access).send();
+    // On by default, in both components.
+    assert_eq!(get("/api/v1/reviews/mine", &members[0]).status, 200);
+    assert_eq!(get("/api/v1/support/tickets", &members[0]).status, 200);
+    // Reviews at 0 % with one member allow-listed: the next request of the
+    // review component sees it; support is untouched.
+    let resp = put(
+        &app,
+        &admin,
+        "reviews",
+        &json!({"enabled": true, "percent": 0, "members": [members[1].member_id]}),
+    );
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let off = get("/api/v1/reviews/mine", &members[0]);
+    assert_eq!(
+        (off.status, off.error_code().as_str()),
+        (404, "FEATURE_DISABLED")
+    );
+    assert_eq!(get("/api/v1/reviews/mine", &members[1]).status, 200);
+    let public = app
+        .client
+        .get("/api/v1/ratings?business_id=01890a5d-ac96-774b-bcce-b302099a8057")
+        .send();
+    assert_eq!(public.error_code(), "FEATURE_DISABLED");
+    assert_eq!(get("/api/v1/support/tickets", &members[0]).status, 200);
+    // Support off: the support component sees it at once.
+    assert_eq!(
+        put(&app, &admin, "support", &json!({"enabled": false})).status,
+        200
+    );
+    let tickets = get("/api/v1/support/tickets", &members[0]);
+    assert_eq!(
+        (tickets.status, tickets.error_code().as_str()),
+        (404, "FEATURE_DISABLED")
+    );
+    // The capability's webhook still takes updates, and money is not gated.
+    let hook = app
+        .client
+        .post("/webhooks/telegram")
+        .header("x-telegram-bot-api-secret-token", secret)
+        .json(&json!({"update_id": 424242}))
+        .send();
+    assert_eq!(hook.status, 200, "{}", hook.text());
+    assert_eq!(get("/api/v1/wallet", &members[0]).status, 200);
+    // Back to 100 %: everyone again.
+    assert_eq!(
+        put(
+            &app,
+            &admin,
+            "reviews",
+            &json!({"enabled": true, "percent": 100})
+        )
+        .status,
+        200
+    );
+    assert_eq!(get("/api/v1/reviews/mine", &members[0]).status, 200);
+}
