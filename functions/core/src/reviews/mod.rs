@@ -151,16 +151,8 @@ impl ReviewSettings {
     /// deployment error (`Err` names it).
     pub fn from_variables(vars: &dyn Variables) -> Result<Self, String> {
         let d = Self::default();
-        let read = |name: &str, default: i64, min: i64, max: i64| -> Result<i64, String> {
-            match vars.get(name).filter(|v| !v.trim().is_empty()) {
-                None => Ok(default),
-                Some(v) => match v.trim().parse::<i64>() {
-                    Ok(n) if (min..=max).contains(&n) => Ok(n),
-                    _ => Err(format!(
-                        "variable {name} must be an integer from {min} to {max}, got {v:?}"
-                    )),
-                },
-            }
+        let read = |name: &str, default: i64, min: i64, max: i64| {
+            crate::wallet::settings::int_setting(vars, name, default, min, max)
         };
         Ok(Self {
             reward_points: read("review_reward_points", d.reward_points, 0, 100_000_000)?,

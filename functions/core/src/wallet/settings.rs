@@ -38,16 +38,8 @@ impl WalletSettings {
     /// malformed one is a deployment error (`Err` names it).
     pub fn from_variables(vars: &dyn Variables) -> Result<Self, String> {
         let d = Self::default();
-        let read = |name: &str, default: i64, min: i64, max: i64| -> Result<i64, String> {
-            match vars.get(name).filter(|v| !v.trim().is_empty()) {
-                None => Ok(default),
-                Some(v) => match v.trim().parse::<i64>() {
-                    Ok(n) if (min..=max).contains(&n) => Ok(n),
-                    _ => Err(format!(
-                        "variable {name} must be an integer from {min} to {max}, got {v:?}"
-                    )),
-                },
-            }
+        let read = |name: &str, default: i64, min: i64, max: i64| {
+            int_setting(vars, name, default, min, max)
         };
         Ok(Self {
             hold_days: read("points_hold_days", d.hold_days, 0, 3_650)?,
@@ -71,6 +63,26 @@ impl WalletSettings {
                 1_000_000_000,
             )?,
         })
+    }
+}
+
+/// The integer setting `name` from `vars`: unset or empty takes `default`;
+/// anything but an integer in `min..=max` is a deployment error naming it.
+pub fn int_setting(
+    vars: &dyn Variables,
+    name: &str,
+    default: i64,
+    min: i64,
+    max: i64,
+) -> Result<i64, String> {
+    match vars.get(name).filter(|v| !v.trim().is_empty()) {
+        None => Ok(default),
+        Some(v) => match v.trim().parse::<i64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(format!(
+                "variable {name} must be an integer from {min} to {max}, got {v:?}"
+            )),
+        },
     }
 }
 
