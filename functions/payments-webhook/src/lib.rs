@@ -3,12 +3,18 @@
 //! processed exactly once, and the admins' commission rates
 //! (`/api/v1/admin/commission-rates`).
 
+use krug_core::payments::webhook::OrderSettler;
 use krug_spin_adapter::{routes, ApiError, Ctx, Limits, Req};
 use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
 mod admin;
 mod webhooks;
+
+/// The capabilities whose orders are paid through the provider
+/// (`order_ref` = `<prefix>:<id>`); each settles its own orders in the
+/// webhook's transaction.
+const ORDERS: &[&dyn OrderSettler] = &[];
 
 #[http_component]
 async fn handle(req: IncomingRequest) -> Response {

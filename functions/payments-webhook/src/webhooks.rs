@@ -71,6 +71,7 @@ fn process(ctx: &Ctx, provider: &'static str, event: &Event) -> Result<Response,
         random: ctx.random(),
         settings: &settings,
         request_id: Some(ctx.request_id()),
+        orders: crate::ORDERS,
     };
     // Counted by process itself, in its transaction.
     let outcome = webhook::process(&env, event)?;

@@ -18,6 +18,7 @@ pub fn jobs() -> Vec<Job> {
                 random: env.random,
                 settings: &settings,
                 request_id: None,
+                orders: &[],
             })?;
             Ok(JobReport {
                 affected: n,

@@ -170,6 +170,77 @@ impl UseCaseError for WebhookError {
     }
 }
 
+/// A paid order of a capability that sells through the payment provider.
+#[derive(Debug, Clone, Copy)]
+pub struct PaidOrder<'a> {
+    /// The order id: the `order_ref` after `<prefix>:`.
+    pub id: &'a str,
+    /// The business paid.
+    pub business_id: &'a str,
+    /// The member who paid, when known now (`None` for a parked payment).
+    pub member_id: Option<&'a str>,
+    /// The provider (`generic` or `yookassa`).
+    pub provider: &'a str,
+    /// The provider's payment id.
+    pub payment_id: &'a str,
+    /// Amount paid (kopecks).
+    pub amount: i64,
+    /// The purchase recorded for the payment, when the member is known.
+    pub purchase_id: Option<&'a str>,
+    /// When the event is processed.
+    pub now: DateTime<Utc>,
+}
+
+/// A refund of (part of) an order's payment.
+#[derive(Debug, Clone, Copy)]
+pub struct RefundedOrder<'a> {
+    /// The order id: the `order_ref` after `<prefix>:`.
+    pub id: &'a str,
+    /// The business paid.
+    pub business_id: &'a str,
+    /// The provider's payment id.
+    pub payment_id: &'a str,
+    /// Amount refunded by this event (kopecks).
+    pub amount: i64,
+    /// Whether the payment is now refunded in full.
+    pub full: bool,
+    /// When the event is processed.
+    pub now: DateTime<Utc>,
+}
+
+/// A capability that sells through the payment provider (event seats,
+/// preorders). Payments whose `order_ref` is `<prefix>:<id>` are settled
+/// by it inside the webhook's transaction, after the purchase pipeline
+/// has run, so the payment earns points like any sale. The payments
+/// module knows only this trait; the webhook component passes the
+/// settlers in (capabilities depend on payments, never the reverse).
+///
+/// Contract: a settler decides its own business outcomes (a lapsed hold,
+/// an unknown order) and reports them in the returned detail; it returns
+/// an error only when storage fails, so a paid event is never refused
+/// for an order's state. Each call happens once per event (the event id
+/// is recorded in the same transaction).
+pub trait OrderSettler: Sync {
+    /// The `order_ref` prefix, without the colon (`event`, `preorder`).
+    fn prefix(&self) -> &'static str;
+    /// The order's payment went through.
+    fn paid(&self, tx: &dyn Sql, order: &PaidOrder<'_>) -> Result<Value, StoreError>;
+    /// (Part of) the order's payment was refunded.
+    fn refunded(&self, tx: &dyn Sql, order: &RefundedOrder<'_>) -> Result<Value, StoreError>;
+}
+
+// The settler for `order_ref`, and the order id after its prefix.
+fn settler_for<'a, 'r>(
+    orders: &'a [&'a dyn OrderSettler],
+    order_ref: Option<&'r str>,
+) -> Option<(&'a dyn OrderSettler, &'r str)> {
+    let (prefix, id) = order_ref?.split_once(':')?;
+    orders
+        .iter()
+        .find(|s| s.prefix() == prefix)
+        .map(|s| (*s, id))
+}
+
 /// The ports processing needs.
 #[derive(Clone, Copy)]
 pub struct WebhookEnv<'a> {
@@ -183,6 +254,8 @@ pub struct WebhookEnv<'a> {
     pub settings: &'a WalletSettings,
     /// Request id.
     pub request_id: Option<&'a str>,
+    /// The capabilities that settle their own orders (see [`OrderSettler`]).
+    pub orders: &'a [&'a dyn OrderSettler],
 }
 
 fn actor(provider: &str) -> Actor {
@@ -293,7 +366,7 @@ fn payment_row(
     payment_id: &str,
 ) -> Result<Option<Value>, StoreError> {
     let rows = tx.execute(
-        "SELECT business_id, member_id, status, amount, refunded_amount, purchase_id, reservation_id \
+        "SELECT business_id, member_id, status, amount, refunded_amount, purchase_id, reservation_id, order_ref \
          FROM payments WHERE provider = ? AND payment_id = ?",
         &params![provider, payment_id],
     )?;
@@ -303,7 +376,7 @@ fn payment_row(
                 "business_id": r.text("business_id")?, "member_id": r.opt_text("member_id")?,
                 "status": r.text("status")?, "amount": r.i64("amount")?,
                 "refunded_amount": r.i64("refunded_amount")?, "purchase_id": r.opt_text("purchase_id")?,
-                "reservation_id": r.opt_text("reservation_id")?,
+                "reservation_id": r.opt_text("reservation_id")?, "order_ref": r.opt_text("order_ref")?,
             }))
         })
         .transpose()
@@ -484,7 +557,21 @@ fn paid(env: &WebhookEnv<'_>, e: &Event, now: DateTime<Utc>) -> Result<Value, We
             ts(now)
         ],
     )?;
-    Ok(json!({ "payment": status, "sale": purchase }))
+    let mut out = json!({ "payment": status, "sale": purchase });
+    if let Some((settler, id)) = settler_for(env.orders, e.order_ref.as_deref()) {
+        let order = PaidOrder {
+            id,
+            business_id: &e.business_id,
+            member_id: member_id.as_deref(),
+            provider: e.provider,
+            payment_id: &e.payment_id,
+            amount: e.amount,
+            purchase_id: purchase["purchase_id"].as_str(),
+            now,
+        };
+        out["order"] = settler.paid(env.sql, &order)?;
+    }
+    Ok(out)
 }
 
 fn canceled(env: &WebhookEnv<'_>, e: &Event, now: DateTime<Utc>) -> Result<Value, WebhookError> {
@@ -523,6 +610,20 @@ fn refunded(env: &WebhookEnv<'_>, e: &Event, now: DateTime<Utc>) -> Result<Value
         &params![e.amount, ts(now), e.provider, e.payment_id.as_str()],
     )?;
     let full = e.amount == remaining;
+    let order = match settler_for(env.orders, p["order_ref"].as_str()) {
+        Some((settler, id)) => settler.refunded(
+            env.sql,
+            &RefundedOrder {
+                id,
+                business_id: p["business_id"].as_str().unwrap_or_default(),
+                payment_id: &e.payment_id,
+                amount: e.amount,
+                full,
+                now,
+            },
+        )?,
+        None => Value::Null,
+    };
     let Some(purchase_id) = p["purchase_id"].as_str() else {
         // Parked, not yet credited: a full refund ends the wait.
         if full {
@@ -531,7 +632,7 @@ fn refunded(env: &WebhookEnv<'_>, e: &Event, now: DateTime<Utc>) -> Result<Value
                 &params![e.provider, e.payment_id.as_str()],
             )?;
         }
-        return Ok(json!({ "parked": true, "full": full }));
+        return Ok(json!({ "parked": true, "full": full, "order": order }));
     };
     let done = purchases::refund(
         env.sql,
@@ -565,7 +666,7 @@ fn refunded(env: &WebhookEnv<'_>, e: &Event, now: DateTime<Utc>) -> Result<Value
         }
     }
     Ok(
-        json!({ "refund": done, "commission": commission, "promo_uses_restored": uses_restored, "full": full }),
+        json!({ "refund": done, "commission": commission, "promo_uses_restored": uses_restored, "full": full, "order": order }),
     )
 }
 

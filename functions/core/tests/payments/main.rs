@@ -35,6 +35,7 @@ fn env<'a>(w: &'a World, settings: &'a WalletSettings) -> WebhookEnv<'a> {
         random: &w.random,
         settings,
         request_id: None,
+        orders: &[],
     }
 }
 
@@ -87,6 +88,7 @@ fn racing_deliveries_of_one_event_have_one_effect() {
                     random: &random,
                     settings: &settings,
                     request_id: None,
+                    orders: &[],
                 };
                 webhook::process(&env, &e).unwrap().status
             })
@@ -128,6 +130,116 @@ fn refunds_need_their_payment_and_never_exceed_it() {
     webhook::process(&e, &refund("evt_r3", "pay_2", &shop.id, "ref_3", 70_000)).unwrap();
     assert_eq!(w.count("SELECT refunded_amount FROM purchases"), 100_000);
     assert_eq!(ledger::balance(&w.sql, &m.id).unwrap().pending, 0);
+    w.assert_sound();
+}
+
+// Records what the webhook hands it, in a table of the test's own, so a
+// rolled-back event leaves no trace either.
+struct Recorder;
+
+impl webhook::OrderSettler for Recorder {
+    fn prefix(&self) -> &'static str {
+        "test"
+    }
+
+    fn paid(
+        &self,
+        tx: &dyn krug_core::ports::Sql,
+        o: &webhook::PaidOrder<'_>,
+    ) -> Result<serde_json::Value, krug_core::ports::StoreError> {
+        tx.execute(
+            "INSERT INTO settled (kind, order_id, amount, purchase_id) VALUES ('paid', ?, ?, ?)",
+            &[o.id.into(), o.amount.into(), o.purchase_id.into()],
+        )?;
+        Ok(json!({ "settled": o.id }))
+    }
+
+    fn refunded(
+        &self,
+        tx: &dyn krug_core::ports::Sql,
+        o: &webhook::RefundedOrder<'_>,
+    ) -> Result<serde_json::Value, krug_core::ports::StoreError> {
+        tx.execute(
+            "INSERT INTO settled (kind, order_id, amount, purchase_id) VALUES (?, ?, ?, NULL)",
+            &[
+                (if o.full {
+                    "refunded_full"
+                } else {
+                    "refunded_part"
+                })
+                .into(),
+                o.id.into(),
+                o.amount.into(),
+            ],
+        )?;
+        Ok(json!({ "refunded": o.id }))
+    }
+}
+
+#[test]
+fn orders_with_a_known_prefix_are_settled_once_by_their_capability() {
+    let w = World::new();
+    w.sql
+        .execute(
+            "CREATE TABLE settled (kind TEXT, order_id TEXT, amount INTEGER, purchase_id TEXT)",
+            &[],
+        )
+        .unwrap();
+    let settings = WalletSettings::default();
+    let orders: [&dyn webhook::OrderSettler; 1] = [&Recorder];
+    let e = WebhookEnv {
+        orders: &orders,
+        ..env(&w, &settings)
+    };
+    let shop = w.business("gastronomy", 1.0, false);
+    let m = w.member();
+    let mut pay = paid("evt_o1", "pay_o1", &shop.id, &m.id, 50_000);
+    pay.order_ref = Some("test:reg-1".into());
+    for _ in 0..3 {
+        webhook::process(&e, &pay).unwrap();
+    }
+    // Another prefix, and a plain order reference, are not the settler's.
+    let mut other = paid("evt_o2", "pay_o2", &shop.id, &m.id, 10_000);
+    other.order_ref = Some("preorder:x".into());
+    webhook::process(&e, &other).unwrap();
+    let mut plain = paid("evt_o3", "pay_o3", &shop.id, &m.id, 10_000);
+    plain.order_ref = Some("A-17".into());
+    webhook::process(&e, &plain).unwrap();
+    webhook::process(&e, &refund("evt_o4", "pay_o1", &shop.id, "r1", 20_000)).unwrap();
+    webhook::process(&e, &refund("evt_o5", "pay_o1", &shop.id, "r2", 30_000)).unwrap();
+    let rows = w
+        .sql
+        .execute(
+            "SELECT s.kind, s.order_id, s.amount, s.purchase_id = p.id AS linked \
+             FROM settled s LEFT JOIN purchases p ON p.external_id = 'pay_o1' ORDER BY s.rowid",
+            &[],
+        )
+        .unwrap();
+    let got: Vec<(String, String, i64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.text("kind").unwrap(),
+                r.text("order_id").unwrap(),
+                r.i64("amount").unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("paid".into(), "reg-1".into(), 50_000),
+            ("refunded_part".into(), "reg-1".into(), 20_000),
+            ("refunded_full".into(), "reg-1".into(), 30_000),
+        ]
+    );
+    assert_eq!(
+        rows.first().unwrap().i64("linked").unwrap(),
+        1,
+        "the purchase is handed over"
+    );
+    // The paid order also went through the purchase pipeline.
+    assert_eq!(w.count("SELECT COUNT(*) FROM purchases"), 3);
     w.assert_sound();
 }
 

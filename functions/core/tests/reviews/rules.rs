@@ -769,6 +769,7 @@ fn webhook_items_become_purchase_lines_except_for_medical_businesses() {
         random: &w.random,
         settings: &settings,
         request_id: None,
+        orders: &[],
     };
     let deliver = |id: &str, business: &str| {
         let body = serde_json::json!({
