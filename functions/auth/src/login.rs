@@ -55,6 +55,7 @@ pub fn verify(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
             personal_data: c.personal_data,
             marketing: c.marketing,
         }),
+        device_id: req.header("x-device-id").map(str::to_string),
     };
     let result = login::verify_code(&env(ctx), &settings(ctx)?, &cmd)?;
     json_response(200, &result)

@@ -112,6 +112,9 @@ pub fn commit(ctx: &Ctx, req: &Req, raw_id: &str) -> Result<Response, ApiError> 
     };
     let settings = WalletSettings::from_variables(ctx.variables()).map_err(ApiError::internal)?;
     let done = checkout::commit(&env(ctx), &settings, &business_id, &actor, &id)?;
+    if let Some(purchase) = done["purchase_id"].as_str() {
+        krug_spin_adapter::settle_referral(ctx, purchase);
+    }
     json_response(200, &done)
 }
 

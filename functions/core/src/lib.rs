@@ -25,6 +25,7 @@ pub mod pagination;
 pub mod payments;
 pub mod ports;
 pub mod promo;
+pub mod referral;
 pub mod reviews;
 pub mod support;
 pub mod types;

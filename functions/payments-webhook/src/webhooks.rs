@@ -9,6 +9,7 @@ use krug_core::{
         signature,
         webhook::{self, Event, WebhookEnv},
     },
+    referral::ReferralSettings,
     wallet::WalletSettings,
 };
 use krug_spin_adapter::{json_response, parse_json_bytes, ApiError, Ctx, Req};
@@ -65,6 +66,7 @@ fn counted(
 
 fn process(ctx: &Ctx, provider: &'static str, event: &Event) -> Result<Response, ApiError> {
     let settings = WalletSettings::from_variables(ctx.variables()).map_err(ApiError::internal)?;
+    let referral = ReferralSettings::from_variables(ctx.variables()).map_err(ApiError::internal)?;
     let env = WebhookEnv {
         sql: ctx.sql(),
         clock: ctx.clock(),
@@ -72,6 +74,7 @@ fn process(ctx: &Ctx, provider: &'static str, event: &Event) -> Result<Response,
         settings: &settings,
         request_id: Some(ctx.request_id()),
         orders: crate::ORDERS,
+        referral: &referral,
     };
     // Counted by process itself, in its transaction.
     let outcome = webhook::process(&env, event)?;

@@ -3,7 +3,26 @@
 //! delivery), registered here with the adapter's client.
 
 use krug_core::jobs::{Job, JobEnv, JobError, JobReport, Schedule};
+use krug_core::referral::{rules, ReferralSettings};
 use krug_spin_adapter::SpinHttp;
+
+fn settle_referrals(env: &JobEnv<'_>) -> Result<JobReport, JobError> {
+    let settings = ReferralSettings::from_variables(env.variables).map_err(JobError::Other)?;
+    let r = rules::settle_due(&rules::ReferralEnv {
+        sql: env.sql,
+        clock: env.clock,
+        random: env.random,
+        settings: &settings,
+        request_id: None,
+    })?;
+    Ok(JobReport {
+        affected: r.paid + r.rewarded + r.awaiting_payout + r.rejected,
+        note: format!(
+            "referrals: {} paid, {} rewarded, {} awaiting payout, {} rejected",
+            r.paid, r.rewarded, r.awaiting_payout, r.rejected
+        ),
+    })
+}
 
 fn deliver_telegram(env: &JobEnv<'_>) -> Result<JobReport, JobError> {
     krug_core::support::delivery::deliver(env, &SpinHttp)
@@ -23,6 +42,12 @@ pub fn all() -> Vec<Job> {
         description: "Sends pending support outbox messages to the Telegram chat, in order per ticket, with retries and backoff.",
         schedule: Schedule::Every { minutes: 1 },
         run: deliver_telegram,
+    });
+    jobs.push(Job {
+        name: "referral-settle",
+        description: "Pays referral rewards whose refund hold has passed (auto mode) or marks them for an admin (manual mode); rejects those whose purchase was refunded.",
+        schedule: Schedule::Every { minutes: 5 },
+        run: settle_referrals,
     });
     jobs
 }

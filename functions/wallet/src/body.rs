@@ -96,6 +96,9 @@ pub struct Purchase {
     /// What was sold (kept with the purchase, not for medical businesses).
     #[serde(default)]
     pub items: Option<Vec<krug_core::wallet::lines::LineBody>>,
+    /// The referral code the buyer came with.
+    #[serde(default)]
+    pub ref_code: Option<String>,
 }
 
 /// `POST /pos/redemptions`.

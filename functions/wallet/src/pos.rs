@@ -3,8 +3,9 @@
 //! `Idempotency-Key` and are replayed, not repeated, when retried.
 
 use krug_core::{
-    auth::{self, Need, Principal},
-    idempotency,
+    auth::{self, members, Need, Principal},
+    error::InvalidValue,
+    idempotency, referral,
     types::{Id, Kopecks},
     wallet::{
         ledger::Actor,
@@ -13,7 +14,7 @@ use krug_core::{
         Category, WalletSettings,
     },
 };
-use krug_spin_adapter::{json_response, parse_json, require, ApiError, Ctx, Req};
+use krug_spin_adapter::{json_response, parse_json, require, settle_referral, ApiError, Ctx, Req};
 use spin_sdk::http::Response;
 
 use crate::body;
@@ -149,10 +150,37 @@ pub fn purchase(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
             .as_deref()
             .map(|c| pos::external_id(c, "coupon_code"))
             .transpose()?,
+        ref_code: b
+            .ref_code
+            .as_deref()
+            .map(|c| live_referral_code(ctx, c))
+            .transpose()?,
     };
-    with_env(ctx, &till, |env| {
-        reply(pos::purchase_with_lines(env, &key, &cmd, &lines)?)
-    })
+    let done = with_env(ctx, &till, |env| {
+        Ok(pos::purchase_with_lines(env, &key, &cmd, &lines)?)
+    })?;
+    if let Some(id) = done.body["purchase_id"].as_str() {
+        settle_referral(ctx, id);
+    }
+    reply(done)
+}
+
+// A referral code as typed, which must belong to a member who has not
+// erased their data (422 `REFERRAL_CODE_UNKNOWN` otherwise).
+fn live_referral_code(ctx: &Ctx, raw: &str) -> Result<String, ApiError> {
+    let code = members::parse_referral_code(raw).map_err(|mut e| {
+        e.field = "ref_code".into();
+        e
+    })?;
+    match referral::rules::referrer_of(ctx.sql(), &code)? {
+        Some(_) => Ok(code),
+        None => Err(InvalidValue::new(
+            "REFERRAL_CODE_UNKNOWN",
+            "ref_code",
+            "no member has this referral code",
+        )
+        .into()),
+    }
 }
 
 /// `POST /pos/redemptions` → 201; needs a fresh QR token, never overdraws.

@@ -86,6 +86,9 @@ pub struct VerifyCode {
     pub referral_code: Option<String>,
     /// Consents, if the form showed them.
     pub consents: Option<Consents>,
+    /// The `X-Device-Id` header, remembered for the referral program's
+    /// self-referral check.
+    pub device_id: Option<String>,
 }
 
 /// Verification failed.
@@ -250,6 +253,11 @@ pub fn verify_code(
             .map(members::parse_referral_code)
             .transpose()?,
         marketing: cmd.consents.is_some_and(|c| c.marketing),
+        device_hash: cmd
+            .device_id
+            .as_deref()
+            .map(crate::referral::rules::device_hash)
+            .transpose()?,
     };
     let presented = otp_hash(&settings.jwt_secret, phone.as_str(), &code);
 
@@ -291,6 +299,9 @@ pub fn verify_code(
                     if c.marketing != members::marketing_consent(tx, &m.id)? {
                         members::record_consent(env, tx, &actor, &m.id, "marketing", c.marketing)?;
                     }
+                }
+                if let Some(device) = &new.device_hash {
+                    crate::referral::rules::remember_device(tx, &m.id, device, now)?;
                 }
                 (m, false)
             }

@@ -19,6 +19,7 @@ use crate::db::{immediate, ts};
 use crate::error::{ErrorClass, InvalidValue, UseCaseError};
 use crate::params;
 use crate::ports::{Rows, Sql, StoreError};
+use crate::referral::{rules as referral, ReferralSettings};
 use crate::types::{Email, Id, PersonName, Phone};
 
 /// A member row; serialised as the member part of a [`Profile`].
@@ -129,6 +130,8 @@ pub struct NewMember {
     pub referral_code: Option<String>,
     /// Marketing consent.
     pub marketing: bool,
+    /// The device registered from (see `referral::rules::device_hash`).
+    pub device_hash: Option<String>,
 }
 
 // Card numbers and referral codes are random, so collisions are possible
@@ -208,6 +211,22 @@ pub fn create(
     )?;
     record_consent(env, sql, &actor, &id, "personal_data", true)?;
     record_consent(env, sql, &actor, &id, "marketing", new.marketing)?;
+    if let Some(device) = &new.device_hash {
+        referral::remember_device(sql, &id, device, now)?;
+    }
+    if let (Some(code), Some(_)) = (&new.referral_code, &referred_by) {
+        // A new member has no e-mail yet, so the e-mail rules wait for the
+        // qualifying purchase, where the pair is screened again.
+        referral::capture(
+            sql,
+            now,
+            env.random,
+            &ReferralSettings::default(),
+            &id,
+            code,
+            referral::Source::Registration,
+        )?;
+    }
     by_id(sql, &id)?.ok_or_else(|| StoreError::Other("member vanished after insert".into()))
 }
 

@@ -12,6 +12,8 @@ pub fn jobs() -> Vec<Job> {
         schedule: Schedule::Every { minutes: 5 },
         run: |env| {
             let settings = WalletSettings::from_variables(env.variables).map_err(crate::jobs::JobError::Other)?;
+            let referral = crate::referral::ReferralSettings::from_variables(env.variables)
+                .map_err(crate::jobs::JobError::Other)?;
             let n = webhook::credit_parked(&WebhookEnv {
                 sql: env.sql,
                 clock: env.clock,
@@ -19,6 +21,7 @@ pub fn jobs() -> Vec<Job> {
                 settings: &settings,
                 request_id: None,
                 orders: &[],
+                referral: &referral,
             })?;
             Ok(JobReport {
                 affected: n,

@@ -16,6 +16,7 @@ use crate::ports::{Clock, Random, Sql, StoreError};
 use crate::promo::checkout::{self, Sale};
 use crate::promo::store::PromoEnv;
 use crate::promo::PromoError;
+use crate::referral::{rules as referral, ReferralSettings};
 use crate::types::Phone;
 use crate::wallet::ledger::Actor;
 use crate::wallet::member::{self, Member};
@@ -256,6 +257,9 @@ pub struct WebhookEnv<'a> {
     pub request_id: Option<&'a str>,
     /// The capabilities that settle their own orders (see [`OrderSettler`]).
     pub orders: &'a [&'a dyn OrderSettler],
+    /// The referral program's settings: a paid purchase settles the
+    /// member's referral in the same transaction.
+    pub referral: &'a ReferralSettings,
 }
 
 fn actor(provider: &str) -> Actor {
@@ -413,6 +417,7 @@ fn record_sale(
     coupon_code: Option<String>,
     reservation_id: Option<&str>,
     lines: &[crate::wallet::lines::PurchaseLine],
+    ref_code: Option<&str>,
 ) -> Result<Value, WebhookError> {
     let b = member::business(env.sql, business_id)?.ok_or(WebhookError::BusinessNotFound)?;
     let actor = actor(provider);
@@ -428,6 +433,7 @@ fn record_sale(
             amount: Some(amount),
             external_id: payment_id.to_string(),
             source: Source::Webhook,
+            ref_code: ref_code.map(str::to_string),
         };
         match checkout::commit_in(&penv, env.settings, business_id, &actor, rid, &sale) {
             Ok(v) => committed = v,
@@ -457,6 +463,7 @@ fn record_sale(
                     coupon_code,
                     actor,
                     request_id: env.request_id.map(str::to_string),
+                    ref_code: ref_code.map(str::to_string),
                 },
                 lines,
             )?;
@@ -476,7 +483,20 @@ fn record_sale(
     } else {
         None
     };
-    Ok(json!({ "purchase_id": purchase_id, "reservation": committed, "commission": commission }))
+    let member_id = env
+        .sql
+        .execute(
+            "SELECT member_id FROM purchases WHERE id = ?",
+            &params![purchase_id.as_str()],
+        )?
+        .first()
+        .map(|r| r.text("member_id"))
+        .transpose()?
+        .unwrap_or_default();
+    let referral = referral::settle_member(env.sql, now, env.random, env.referral, &member_id)?;
+    Ok(json!({
+        "purchase_id": purchase_id, "reservation": committed, "commission": commission, "referral": referral,
+    }))
 }
 
 fn paid(env: &WebhookEnv<'_>, e: &Event, now: DateTime<Utc>) -> Result<Value, WebhookError> {
@@ -514,6 +534,7 @@ fn paid(env: &WebhookEnv<'_>, e: &Event, now: DateTime<Utc>) -> Result<Value, We
                 e.coupon_code.clone(),
                 e.reservation_id.as_deref(),
                 &e.items,
+                e.ref_code.as_deref(),
             )?;
             ("paid", Some(id), sale, None)
         }
@@ -677,7 +698,7 @@ fn refunded(env: &WebhookEnv<'_>, e: &Event, now: DateTime<Utc>) -> Result<Value
 pub fn credit_parked(env: &WebhookEnv<'_>) -> Result<u64, StoreError> {
     let now = env.clock.now();
     let rows = env.sql.execute(
-        "SELECT p.provider, p.payment_id, p.business_id, p.amount, p.refunded_amount, p.category, p.coupon_code, m.id AS member_id \
+        "SELECT p.provider, p.payment_id, p.business_id, p.amount, p.refunded_amount, p.category, p.coupon_code, p.ref_code, m.id AS member_id \
          FROM payments p JOIN members m ON m.phone = p.customer_phone AND m.erased_at IS NULL \
          WHERE p.status = 'parked' AND p.park_until > ? LIMIT 500",
         &params![ts(now)],
@@ -693,6 +714,7 @@ pub fn credit_parked(env: &WebhookEnv<'_>) -> Result<u64, StoreError> {
             .opt_text("category")?
             .and_then(|c| Category::parse(&c, "category").ok());
         let coupon = r.opt_text("coupon_code")?;
+        let ref_code = r.opt_text("ref_code")?;
         let provider_static: &'static str = if provider == "yookassa" {
             "yookassa"
         } else {
@@ -729,6 +751,7 @@ pub fn credit_parked(env: &WebhookEnv<'_>) -> Result<u64, StoreError> {
                 coupon.clone(),
                 None,
                 &[],
+                ref_code.as_deref(),
             )?;
             tx.execute(
                 "UPDATE payments SET purchase_id = ? WHERE provider = ? AND payment_id = ?",

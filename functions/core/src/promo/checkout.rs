@@ -70,6 +70,9 @@ pub struct RawCheckout {
     /// The business's order id (reservations only).
     #[serde(default)]
     pub order_ref: Option<String>,
+    /// The referral code the buyer came with (reservations only).
+    #[serde(default)]
+    pub ref_code: Option<String>,
 }
 
 /// A checked checkout request.
@@ -87,6 +90,8 @@ pub struct Checkout {
     pub points: i64,
     /// Order id.
     pub order_ref: Option<String>,
+    /// Referral code (format checked, upper case).
+    pub ref_code: Option<String>,
 }
 
 impl Checkout {
@@ -172,6 +177,16 @@ impl Checkout {
             .as_deref()
             .map(|o| crate::wallet::pos::order_ref(o, "order_ref"))
             .transpose()?;
+        let ref_code = raw
+            .ref_code
+            .as_deref()
+            .map(|c| {
+                crate::auth::members::parse_referral_code(c).map_err(|mut e| {
+                    e.field = "ref_code".into();
+                    e
+                })
+            })
+            .transpose()?;
         Ok(Self {
             business_id,
             channel,
@@ -179,6 +194,7 @@ impl Checkout {
             codes,
             points,
             order_ref,
+            ref_code,
         })
     }
 }
@@ -449,8 +465,8 @@ pub fn reserve(
         let m = q.promo_multiplier;
         tx.execute(
             "INSERT INTO reservations (id, member_id, business_id, order_ref, channel, status, subtotal, \
-             discount_total, points_applied, total, promo_multiplier, quote, created_at, expires_at) \
-             VALUES (?, ?, ?, ?, ?, 'held', ?, ?, ?, ?, ?, ?, ?, ?)",
+             discount_total, points_applied, total, promo_multiplier, quote, created_at, expires_at, ref_code) \
+             VALUES (?, ?, ?, ?, ?, 'held', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             &params![
                 id.as_str(),
                 member_id,
@@ -464,7 +480,8 @@ pub fn reserve(
                 format!("{}/{}", m.num, m.den),
                 quote_json.to_string(),
                 ts(now),
-                ts(expires)
+                ts(expires),
+                c.ref_code.as_deref()
             ],
         )?;
         for a in &q.applied {
@@ -511,7 +528,7 @@ pub fn reserve(
 fn load(sql: &dyn Sql, id: &str) -> Result<Option<Value>, StoreError> {
     let rows = sql.execute(
         "SELECT id, member_id, business_id, order_ref, status, points_applied, total, promo_multiplier, \
-                quote, expires_at, purchase_id, redemption_id FROM reservations WHERE id = ?",
+                quote, expires_at, purchase_id, redemption_id, ref_code FROM reservations WHERE id = ?",
         &params![id],
     )?;
     rows.first()
@@ -522,7 +539,7 @@ fn load(sql: &dyn Sql, id: &str) -> Result<Option<Value>, StoreError> {
                 "points_applied": r.i64("points_applied")?, "total": r.i64("total")?,
                 "promo_multiplier": r.text("promo_multiplier")?, "quote": r.text("quote")?,
                 "expires_at": r.text("expires_at")?, "purchase_id": r.opt_text("purchase_id")?,
-                "redemption_id": r.opt_text("redemption_id")?,
+                "redemption_id": r.opt_text("redemption_id")?, "ref_code": r.opt_text("ref_code")?,
             }))
         })
         .transpose()
@@ -577,6 +594,9 @@ pub struct Sale {
     pub external_id: String,
     /// Where the sale came from.
     pub source: Source,
+    /// The referral code the payment came with; the reservation's own is
+    /// used when `None`.
+    pub ref_code: Option<String>,
 }
 
 /// `POST /checkout/reservations/{id}/commit` by the business's staff or API
@@ -594,6 +614,7 @@ pub fn commit(
         amount: None,
         external_id: format!("checkout:{reservation_id}"),
         source: Source::Checkout,
+        ref_code: None,
     };
     immediate(env.sql, |tx| {
         commit_in(
@@ -690,6 +711,10 @@ pub fn commit_in(
                 coupon_code: None,
                 actor: actor.clone(),
                 request_id: env.request_id.map(str::to_string),
+                ref_code: sale
+                    .ref_code
+                    .clone()
+                    .or_else(|| r["ref_code"].as_str().map(str::to_string)),
             },
             &lines,
         )?;

@@ -368,6 +368,20 @@ pub fn create(env: &PromoEnv<'_>, who: &Manager, raw: &RawPromo) -> Result<Promo
     })
 }
 
+/// [`create`] inside the caller's transaction, for capabilities that issue
+/// promos of their own (the referral program's single-use vouchers).
+pub fn create_in(
+    env: &PromoEnv<'_>,
+    tx: &dyn Sql,
+    who: &Manager,
+    raw: &RawPromo,
+) -> Result<PromoView, PromoError> {
+    let now = env.clock.now();
+    let id = Id::at(now, env.random).to_text();
+    let mut promo = input::parse(raw, &id)?;
+    save(env, tx, who, &mut promo, who.own_business(), now, true)
+}
+
 /// `GET /admin/promos/{id}`.
 pub fn read(env: &PromoEnv<'_>, who: &Manager, id: &str) -> Result<PromoView, PromoError> {
     let s = get(env.sql, id)?

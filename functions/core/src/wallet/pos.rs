@@ -151,6 +151,8 @@ pub struct PurchaseCmd {
     pub description: Option<String>,
     /// Activation code of a cross-promo coupon for this business.
     pub coupon_code: Option<String>,
+    /// The referral code the buyer came with (checked, upper case).
+    pub ref_code: Option<String>,
 }
 
 /// `POST /pos/purchases` → 201 (200 for a repeated `external_id`).
@@ -186,6 +188,7 @@ pub fn purchase_with_lines(
                 coupon_code: cmd.coupon_code.clone(),
                 actor: env.actor.clone(),
                 request_id: env.request_id.map(str::to_string),
+                ref_code: cmd.ref_code.clone(),
             },
             lines,
         )?;

@@ -78,6 +78,9 @@ pub struct NewPurchase {
     pub actor: Actor,
     /// Request id for the audit log.
     pub request_id: Option<String>,
+    /// The referral code the sale came with (upper case, checked), kept
+    /// for the referral program to capture.
+    pub ref_code: Option<String>,
 }
 
 /// What recording did.
@@ -150,8 +153,8 @@ pub fn record(
     tx.execute(
         "INSERT INTO purchases (id, member_id, business_id, external_id, source, amount, category, \
          description, tier_at_purchase, first_in_category, points_computed, points_earned, cap_applied, \
-         actor_role, actor_id, paid_at, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         actor_role, actor_id, paid_at, created_at, ref_code) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         &params![
             purchase_id.as_str(),
             p.member.id.as_str(),
@@ -169,7 +172,8 @@ pub fn record(
             p.actor.role,
             p.actor.id.as_deref(),
             ts(now),
-            ts(now)
+            ts(now),
+            p.ref_code.as_deref()
         ],
     )?;
 

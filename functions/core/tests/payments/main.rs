@@ -36,6 +36,7 @@ fn env<'a>(w: &'a World, settings: &'a WalletSettings) -> WebhookEnv<'a> {
         settings,
         request_id: None,
         orders: &[],
+        referral: Box::leak(Box::default()),
     }
 }
 
@@ -89,6 +90,7 @@ fn racing_deliveries_of_one_event_have_one_effect() {
                     settings: &settings,
                     request_id: None,
                     orders: &[],
+                    referral: &Default::default(),
                 };
                 webhook::process(&env, &e).unwrap().status
             })
@@ -189,6 +191,7 @@ fn orders_with_a_known_prefix_are_settled_once_by_their_capability() {
     let orders: [&dyn webhook::OrderSettler; 1] = [&Recorder];
     let e = WebhookEnv {
         orders: &orders,
+        referral: &Default::default(),
         ..env(&w, &settings)
     };
     let shop = w.business("gastronomy", 1.0, false);

@@ -269,6 +269,7 @@ fn cross_promo_coupons_issue_activate_redeem_once_and_expire() {
                 external_id: None,
                 description: None,
                 coupon_code: coupon,
+                ref_code: None,
             },
         )
     };

@@ -54,6 +54,7 @@ fn buy(w: &World, m: &Member, b: &Business, amount: i64, lines: &[PurchaseLine])
                 coupon_code: None,
                 actor: staff(),
                 request_id: None,
+                ref_code: None,
             },
             lines,
         )
@@ -770,6 +771,7 @@ fn webhook_items_become_purchase_lines_except_for_medical_businesses() {
         settings: &settings,
         request_id: None,
         orders: &[],
+        referral: &Default::default(),
     };
     let deliver = |id: &str, business: &str| {
         let body = serde_json::json!({

@@ -195,6 +195,7 @@ fn buy(
                 coupon_code: None,
                 actor: staff(),
                 request_id: None,
+                ref_code: None,
             },
         )
     })

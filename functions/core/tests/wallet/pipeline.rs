@@ -46,6 +46,7 @@ fn record(
                 coupon_code: None,
                 actor: staff(),
                 request_id: None,
+                ref_code: None,
             },
         )
     })

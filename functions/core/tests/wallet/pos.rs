@@ -349,6 +349,7 @@ fn racing_duplicates_of_one_purchase_record_it_once() {
                         external_id: None,
                         description: None,
                         coupon_code: None,
+                        ref_code: None,
                     },
                 )
                 .unwrap()

@@ -105,6 +105,7 @@ impl Run {
                             coupon_code: None,
                             actor: a.clone(),
                             request_id: None,
+                            ref_code: None,
                         },
                     )
                 })
