@@ -26,6 +26,7 @@ pub mod payments;
 pub mod ports;
 pub mod promo;
 pub mod reviews;
+pub mod saleor;
 pub mod support;
 pub mod types;
 pub mod wallet;
