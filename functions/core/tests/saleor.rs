@@ -684,6 +684,7 @@ fn full_order() -> Value {
         "id": "T3JkZXI6MWQ0ZjI=",
         "number": "1042",
         "created": "2026-01-05T10:00:00.123456+00:00",
+        "chargeStatus": "FULL",
         "userEmail": "  Anna.Petrova@Example.COM ",
         "user": {"email": "other@example.com"},
         "billingAddress": {"phone": "+79161234567"},
@@ -761,6 +762,7 @@ fn order_paid_maps_every_field() {
             },
         ]
     );
+    assert_eq!(order.charge_status.as_deref(), Some("FULL"));
     assert_eq!(order.idempotency_key, "saleor:order_paid:T3JkZXI6MWQ0ZjI=");
 }
 
@@ -889,6 +891,7 @@ fn optional_fields_may_be_missing() {
     assert_eq!(order.email, None);
     assert_eq!(order.phone, None);
     assert_eq!(order.ref_code, None);
+    assert_eq!(order.charge_status, None);
     assert!(order.lines.is_empty());
 
     // No userEmail: the user's e-mail, lower-cased.
@@ -944,6 +947,10 @@ fn missing_or_mistyped_fields_are_named() {
         (
             order_body(with(full_order(), "/created", json!("yesterday"))),
             "order.created",
+        ),
+        (
+            order_body(with(full_order(), "/chargeStatus", json!("full"))),
+            "order.chargeStatus",
         ),
         (
             order_body(with(full_order(), "/userEmail", json!("not-an-email"))),

@@ -41,7 +41,10 @@
 //! present, may list nothing but `b64`. The middle segment must be empty. The
 //! body is signed byte for byte as sent: verify the raw bytes, never a
 //! re-serialised JSON value. Any other `alg` (`none`, `HS256`, `RS512`, ...)
-//! is refused before a key is looked up.
+//! is refused before a key is looked up. (A webhook registered with a
+//! `secretKey` gets Saleor's deprecated HMAC-SHA256 signature instead; it is
+//! refused as [`SaleorError::Malformed`]: register Krug's webhooks without
+//! a secret key.)
 //!
 //! To produce a valid header in end-to-end tests (with the `rsa` crate):
 //!
@@ -79,6 +82,7 @@
 //!   id
 //!   number
 //!   created
+//!   chargeStatus
 //!   userEmail
 //!   user { email }
 //!   billingAddress { phone }
@@ -93,7 +97,7 @@
 //!
 //! ```json
 //! {"order": {"id": "T3JkZXI6MQ==", "number": "1042", "created": "2026-01-05T10:00:00.123456+00:00",
-//!   "userEmail": "Anna@Example.com", "user": {"email": "anna@example.com"},
+//!   "chargeStatus": "FULL", "userEmail": "Anna@Example.com", "user": {"email": "anna@example.com"},
 //!   "billingAddress": {"phone": "+79161234567"},
 //!   "total": {"gross": {"amount": 1500.5, "currency": "RUB"}},
 //!   "metadata": [{"key": "ref_code", "value": "abcd2345"}],
@@ -104,7 +108,9 @@
 //! Other members of the `Event` interface (`issuedAt`, `version`,
 //! `recipient`, `issuingPrincipal`) may be present when a query selects them
 //! and are ignored, as is an `errors` array Saleor adds when part of the query
-//! failed (a missing `order` is then reported). Money amounts are GraphQL
+//! failed (a missing `order` is then reported). Only `order.id` and
+//! `order.total.gross` (`amount`, `currency` = `RUB`) are required; every
+//! other member may be absent or null. Money amounts are GraphQL
 //! `Float`s: JSON numbers, converted to kopecks exactly from their decimal
 //! text (see [`amount`]).
 

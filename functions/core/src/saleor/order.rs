@@ -91,14 +91,21 @@ pub struct SaleorOrder {
     pub ref_code: Option<String>,
     /// The order lines.
     pub lines: Vec<SaleorLine>,
+    /// `chargeStatus` as Saleor names it (`NONE`, `PARTIAL`, `FULL`,
+    /// `OVERCHARGED`), when the query selects it. Saleor documents
+    /// `order_paid` as "the order may be partially or fully paid": a rule
+    /// that rewards only paid-in-full orders checks for `FULL`/`OVERCHARGED`.
+    pub charge_status: Option<String>,
     /// A key to settle this event exactly once: `saleor:<event>:<order id>`.
     ///
     /// Saleor sends no event id header, and the body depends on the query,
-    /// so the key is derived from what identifies the business fact: each of
-    /// these events happens once per order, and Saleor's redeliveries of a
-    /// failed webhook carry the same event and order, so they map to the
-    /// same key. (Should Saleor report the same order paid twice, e.g. after
-    /// a manual re-capture, the second report is deliberately a duplicate.)
+    /// so the key is derived from what identifies the business fact, an
+    /// event about an order. Saleor's redeliveries of a failed webhook carry
+    /// the same event and order and so map to the same key. A second
+    /// `order_paid` for the same order (a further partial payment) maps to
+    /// the same key too and is deliberately a duplicate: the first report
+    /// settles the order once. The refund has its own key, so a refund is
+    /// never mistaken for a redelivered payment.
     pub idempotency_key: String,
 }
 
@@ -240,6 +247,23 @@ pub fn parse_order_event(
         Some(_) => return Err(SaleorError::payload("order.lines", "must be an array")),
     };
 
+    let charge_status = match order.get("chargeStatus") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(c))
+            if !c.is_empty()
+                && c.len() <= 32
+                && c.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') =>
+        {
+            Some(c.clone())
+        }
+        Some(_) => {
+            return Err(SaleorError::payload(
+                "order.chargeStatus",
+                "must be an enum value",
+            ))
+        }
+    };
+
     let idempotency_key = format!("saleor:{}:{order_id}", event.as_str());
     Ok(Some(SaleorOrder {
         event,
@@ -251,6 +275,7 @@ pub fn parse_order_event(
         total,
         ref_code,
         lines,
+        charge_status,
         idempotency_key,
     }))
 }
