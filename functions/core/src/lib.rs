@@ -27,6 +27,7 @@ pub mod ports;
 pub mod promo;
 pub mod referral;
 pub mod reviews;
+pub mod saleor;
 pub mod support;
 pub mod types;
 pub mod wallet;
