@@ -12,5 +12,6 @@ pub mod cidr;
 pub mod commission;
 pub mod jobs;
 pub mod providers;
+pub mod saleor;
 pub mod signature;
 pub mod webhook;

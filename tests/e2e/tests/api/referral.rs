@@ -542,3 +542,362 @@ fn the_referral_flag_gates_the_members_route() {
     // The admins' list is not gated.
     assert_eq!(list(&p, "")["items"], json!([]));
 }
+
+mod saleor {
+    //! Saleor's signed order webhooks: a payload signed with a test RSA key
+    //! served by a mock JWKS endpoint is processed once; a tampered body, an
+    //! unknown key, `alg: none` or HS256 is 401 with nothing written; a new
+    //! `kid` is fetched once and accepted.
+
+    use std::sync::{Arc, Mutex, OnceLock};
+
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+    use krug_e2e::{spawn_auth_app_with, AuthApp, MockServer, TestResponse, Tokens};
+    use rsa::{rand_core::OsRng, traits::PublicKeyParts, Pkcs1v15Sign, RsaPrivateKey};
+    use serde_json::{json, Value};
+    use sha2::{Digest, Sha256};
+    use std::collections::HashMap;
+
+    fn key(slot: &'static OnceLock<RsaPrivateKey>) -> &'static RsaPrivateKey {
+        slot.get_or_init(|| RsaPrivateKey::new(&mut OsRng, 2048).expect("test key"))
+    }
+
+    fn first_key() -> &'static RsaPrivateKey {
+        static K: OnceLock<RsaPrivateKey> = OnceLock::new();
+        key(&K)
+    }
+
+    fn rotated_key() -> &'static RsaPrivateKey {
+        static K: OnceLock<RsaPrivateKey> = OnceLock::new();
+        key(&K)
+    }
+
+    fn b64(bytes: impl AsRef<[u8]>) -> String {
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    fn jwk(k: &RsaPrivateKey, kid: &str) -> Value {
+        json!({ "kty": "RSA", "kid": kid, "use": "sig", "key_ops": ["verify"],
+                "n": b64(k.n().to_bytes_be()), "e": b64(k.e().to_bytes_be()) })
+    }
+
+    /// A detached, unencoded-payload JWS over `body`, as a Saleor shop signs.
+    fn sign(k: &RsaPrivateKey, kid: &str, body: &[u8]) -> String {
+        let header = b64(format!(
+            r#"{{"alg":"RS256","b64":false,"crit":["b64"],"kid":"{kid}","typ":"JWT"}}"#
+        ));
+        let mut input = format!("{header}.").into_bytes();
+        input.extend_from_slice(body);
+        let sig = k
+            .sign(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(&input))
+            .unwrap();
+        format!("{header}..{}", b64(sig))
+    }
+
+    struct Shop {
+        app: AuthApp,
+        jwks: MockServer,
+        keys: Arc<Mutex<Vec<Value>>>,
+        business: String,
+    }
+
+    fn shop() -> Shop {
+        let keys = Arc::new(Mutex::new(vec![jwk(first_key(), "k1")]));
+        let served = Arc::clone(&keys);
+        let jwks = MockServer::start_with(move |r| {
+            if r.path == "/.well-known/jwks.json" {
+                (200, json!({ "keys": *served.lock().unwrap() }).to_string())
+            } else {
+                (404, "{}".into())
+            }
+        });
+        let app = spawn_auth_app_with(HashMap::from([
+            ("saleor_api_url".to_string(), jwks.url()),
+            ("saleor_business_id".to_string(), BUSINESS.to_string()),
+            ("referral_payout_mode".to_string(), "auto".to_string()),
+        ]));
+        let admin = app.admin();
+        let business = app.create_business(&admin, "Saleor Shop", "home");
+        // Settings are read when the host starts, before any business
+        // exists: give the new business the id the shop was configured with.
+        let renamed = rusqlite_exec(
+            &app,
+            &format!("UPDATE businesses SET id = '{BUSINESS}' WHERE id = '{business}'"),
+        );
+        assert_eq!(renamed, 1);
+        Shop {
+            app,
+            jwks,
+            keys,
+            business: BUSINESS.to_string(),
+        }
+    }
+
+    const BUSINESS: &str = "0190f0f0-0000-7000-8000-00000000beef";
+
+    fn rusqlite_exec(app: &AuthApp, sql: &str) -> usize {
+        let conn = rusqlite::Connection::open(app.db_path()).unwrap();
+        conn.execute(sql, []).unwrap()
+    }
+
+    fn order(event_total: &str, email: &str, ref_code: Option<&str>) -> Value {
+        let mut metadata = vec![json!({ "key": "source", "value": "app" })];
+        if let Some(c) = ref_code {
+            metadata.push(json!({ "key": "ref_code", "value": c }));
+        }
+        json!({ "order": {
+            "id": "T3JkZXI6MQ==", "number": "1001", "created": "2026-12-01T10:00:00+00:00",
+            "chargeStatus": "FULL", "userEmail": email, "user": { "email": email },
+            "billingAddress": { "phone": "+79160000000" },
+            "total": { "gross": { "amount": event_total.parse::<f64>().unwrap(), "currency": "RUB" } },
+            "metadata": metadata,
+            "lines": [{ "productSku": "DRESS-1", "productName": "Платье", "quantity": 1,
+                        "unitPrice": { "gross": { "amount": event_total.parse::<f64>().unwrap() } } }],
+        } })
+    }
+
+    fn deliver(s: &Shop, event: &str, body: &[u8], signature: &str) -> TestResponse {
+        s.app
+            .client
+            .post("/webhooks/saleor")
+            .header("saleor-event", event)
+            .header("saleor-signature", signature)
+            .header("saleor-api-url", &format!("{}/graphql/", s.jwks.url()))
+            .raw_json(body.to_vec())
+            .send()
+    }
+
+    fn jwks_fetches(s: &Shop) -> usize {
+        s.jwks
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/.well-known/jwks.json")
+            .count()
+    }
+
+    fn referral_code(s: &Shop, who: &Tokens) -> String {
+        s.app
+            .client
+            .get("/api/v1/referrals/me")
+            .bearer(&who.access)
+            .send()
+            .json()["code"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn a_signed_paid_order_is_a_purchase_and_captures_the_referral_once() {
+        let s = shop();
+        let a = s.app.login(super::A);
+        let b = s.app.login(super::B);
+        let set = s
+            .app
+            .client
+            .patch("/api/v1/me")
+            .bearer(&b.access)
+            .json(&json!({ "email": "Boris@Shop.ru" }))
+            .send();
+        assert_eq!(set.status, 200, "{}", set.text());
+        let body = order(
+            "1500.50",
+            "boris@shop.ru",
+            Some(&referral_code(&s, &a).to_lowercase()),
+        )
+        .to_string();
+        let sig = sign(first_key(), "k1", body.as_bytes());
+        let first = deliver(&s, "order_paid", body.as_bytes(), &sig);
+        assert_eq!(
+            (first.status, first.json()["status"].as_str()),
+            (200, Some("processed")),
+            "{}",
+            first.text()
+        );
+        for _ in 0..3 {
+            assert_eq!(
+                deliver(&s, "order_paid", body.as_bytes(), &sig).json()["status"],
+                "duplicate"
+            );
+        }
+        assert_eq!(jwks_fetches(&s), 1, "the key set is cached");
+        assert_eq!(
+            s.app.count(&format!(
+                "SELECT COUNT(*) FROM purchases WHERE member_id = '{}' AND amount = 150050 AND business_id = '{}'",
+                b.member_id, s.business
+            )),
+            1
+        );
+        assert_eq!(
+            s.app
+                .count("SELECT COUNT(*) FROM purchase_lines WHERE sku = 'DRESS-1'"),
+            1
+        );
+        assert_eq!(
+            s.app.count(&format!(
+                "SELECT COUNT(*) FROM referrals WHERE referrer_id = '{}' AND referred_id = '{}' AND source = 'purchase' AND state = 'paid'",
+                a.member_id, b.member_id
+            )),
+            1
+        );
+        // A full refund within the hold: the purchase is refunded and the
+        // referral is rejected when the hold ends.
+        let refund = order("1500.50", "boris@shop.ru", None).to_string();
+        let resp = deliver(
+            &s,
+            "order_fully_refunded",
+            refund.as_bytes(),
+            &sign(first_key(), "k1", refund.as_bytes()),
+        );
+        assert_eq!(resp.json()["status"], "processed", "{}", resp.text());
+        assert_eq!(
+            s.app
+                .count("SELECT refunded_amount FROM purchases WHERE amount = 150050"),
+            150_050
+        );
+        s.app.host.advance_clock(super::HOLD);
+        s.app.run_job("referral-settle");
+        assert_eq!(
+            s.app.count(
+                "SELECT COUNT(*) FROM referrals WHERE state = 'rejected' AND reason = 'refunded'"
+            ),
+            1
+        );
+        // Events Krug does not handle are acknowledged.
+        let other = br#"{"order":{"id":"x"}}"#;
+        assert_eq!(
+            deliver(&s, "order_created", other, &sign(first_key(), "k1", other)).json()["status"],
+            "ignored"
+        );
+        s.app.assert_ledger_sound();
+    }
+
+    #[test]
+    fn bad_signatures_are_401_and_write_nothing() {
+        let s = shop();
+        let body = order("1000", "nobody@shop.ru", None).to_string();
+        let good = sign(first_key(), "k1", body.as_bytes());
+        let before = s.app.table_counts();
+        let tampered = body.replace("1000", "9000");
+        let header = |h: &str| format!("{}..{}", b64(h), b64(b"sig"));
+        let hs256 = hmac_free::hs256(&header(r#"{"alg":"HS256","kid":"k1"}"#));
+        for (what, sig, payload) in [
+            ("tampered body", good.clone(), tampered.clone()),
+            (
+                "unknown key",
+                sign(rotated_key(), "k9", body.as_bytes()),
+                body.clone(),
+            ),
+            (
+                "alg none",
+                header(r#"{"alg":"none","b64":false,"crit":["b64"],"kid":"k1"}"#),
+                body.clone(),
+            ),
+            ("HS256", hs256, body.clone()),
+            ("garbage", "not-a-jws".to_string(), body.clone()),
+        ] {
+            let resp = deliver(&s, "order_paid", payload.as_bytes(), &sig);
+            assert_eq!(resp.status, 401, "{what}: {}", resp.text());
+        }
+        let missing = s
+            .app
+            .client
+            .post("/webhooks/saleor")
+            .header("saleor-event", "order_paid")
+            .raw_json(body.clone())
+            .send();
+        assert_eq!(missing.status, 401);
+        // Only the rejection counters moved.
+        let mut after = s.app.table_counts();
+        let mut expected = before.clone();
+        expected.insert("webhook_counters".into(), after["webhook_counters"]);
+        after.insert("webhook_counters".into(), after["webhook_counters"]);
+        assert_eq!(after, expected);
+        assert_eq!(s.app.count("SELECT count FROM webhook_counters WHERE provider = 'saleor' AND outcome = 'rejected'"), 6);
+        // The unknown kid cost exactly one refetch.
+        assert_eq!(jwks_fetches(&s), 2);
+    }
+
+    #[test]
+    fn a_rotated_key_is_fetched_once_and_accepted() {
+        let s = shop();
+        let b = s.app.login(super::B);
+        s.app
+            .client
+            .patch("/api/v1/me")
+            .bearer(&b.access)
+            .json(&json!({ "email": "b@shop.ru" }))
+            .send();
+        let body = order("2000", "b@shop.ru", None).to_string();
+        assert_eq!(
+            deliver(
+                &s,
+                "order_paid",
+                body.as_bytes(),
+                &sign(first_key(), "k1", body.as_bytes())
+            )
+            .status,
+            200
+        );
+        assert_eq!(jwks_fetches(&s), 1);
+        // The shop rotates to k2.
+        s.keys.lock().unwrap().push(jwk(rotated_key(), "k2"));
+        let refund = order("2000", "b@shop.ru", None).to_string();
+        let resp = deliver(
+            &s,
+            "order_fully_refunded",
+            refund.as_bytes(),
+            &sign(rotated_key(), "k2", refund.as_bytes()),
+        );
+        assert_eq!(resp.status, 200, "{}", resp.text());
+        assert_eq!(jwks_fetches(&s), 2, "one refetch for the new kid");
+        let again = b"{\"order\":{\"id\":\"y\"}}";
+        deliver(
+            &s,
+            "order_created",
+            again,
+            &sign(rotated_key(), "k2", again),
+        );
+        assert_eq!(jwks_fetches(&s), 2, "the new key is cached");
+    }
+
+    #[test]
+    fn without_a_configured_shop_the_route_is_404() {
+        let app = spawn_auth_app_with(HashMap::new());
+        let resp = app.client.post("/webhooks/saleor").raw_json("{}").send();
+        assert_eq!(
+            (resp.status, resp.error_code().as_str()),
+            (404, "SALEOR_NOT_CONFIGURED")
+        );
+    }
+
+    mod hmac_free {
+        //! The classic confusion: an HS256 "signature" keyed with the
+        //! public key's bytes. Built with SHA-256 by hand (HMAC's two
+        //! passes), so the test needs no HMAC crate.
+        use super::{b64, first_key};
+        use rsa::traits::PublicKeyParts;
+        use sha2::{Digest, Sha256};
+
+        pub fn hs256(header_and_sig: &str) -> String {
+            let protected = header_and_sig.split("..").next().unwrap().to_string();
+            let key = first_key().n().to_bytes_be();
+            let mut k = if key.len() > 64 {
+                Sha256::digest(&key).to_vec()
+            } else {
+                key
+            };
+            k.resize(64, 0);
+            let inner: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
+            let outer: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
+            let mut h = Sha256::new();
+            h.update(&inner);
+            h.update(format!("{protected}.").as_bytes());
+            let inner_hash = h.finalize();
+            let mut h = Sha256::new();
+            h.update(&outer);
+            h.update(inner_hash);
+            format!("{protected}..{}", b64(h.finalize()))
+        }
+    }
+}
