@@ -483,6 +483,114 @@ end
     yield ("GET /api/v1/reviews (10 000 reviews, rating_desc, page of 20)", None, f"/api/v1/reviews?business_id={big['id']}&sort=rating_desc", None)
 
 
+SALEOR_BUSINESS = "0190f0f0-0000-7000-8000-0000000bea01"
+
+
+class SaleorKeys:
+    """A Saleor shop stand-in: an RSA key made by openssl, served as a JWKS
+    at /.well-known/jwks.json, and RS256 detached-payload JWS signing (the
+    PKCS#1 v1.5 arithmetic done here with the key's CRT parts)."""
+
+    def __init__(self, tmp):
+        import base64
+        pem = os.path.join(tmp, "saleor.pem")
+        subprocess.run(["openssl", "genrsa", "-out", pem, "2048"], check=True, capture_output=True)
+        text = subprocess.run(["openssl", "rsa", "-in", pem, "-noout", "-text"], check=True, capture_output=True, text=True).stdout
+        parts = {}
+        for name, hexes in re.findall(r"^(\w+):\s*\n((?:\s+[0-9a-f:]+\n)+)", text, re.M):
+            parts[name] = int(re.sub(r"[\s:]", "", hexes), 16)
+        self.n, self.d = parts["modulus"], parts["privateExponent"]
+        self.p, self.q = parts["prime1"], parts["prime2"]
+        self.dp, self.dq, self.qinv = parts["exponent1"], parts["exponent2"], parts["coefficient"]
+        self.e = int(re.search(r"publicExponent: (\d+)", text).group(1))
+        b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+        self.b64 = b64
+        size = (self.n.bit_length() + 7) // 8
+        self.size = size
+        jwks = json.dumps({"keys": [{"kty": "RSA", "kid": "bench", "use": "sig",
+                                     "n": b64(self.n.to_bytes(size, "big")),
+                                     "e": b64(self.e.to_bytes((self.e.bit_length() + 7) // 8, "big"))}]}).encode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200 if self.path == "/.well-known/jwks.json" else 404)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(jwks)))
+                self.end_headers()
+                self.wfile.write(jwks)
+
+            def log_message(self, *a):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.header = b64(b'{"alg":"RS256","b64":false,"crit":["b64"],"kid":"bench"}')
+
+    def sign(self, body):
+        digest_info = bytes.fromhex("3031300d060960864801650304020105000420") + hashlib.sha256(self.header.encode() + b"." + body).digest()
+        em = b"\x00\x01" + b"\xff" * (self.size - len(digest_info) - 3) + b"\x00" + digest_info
+        m = int.from_bytes(em, "big")
+        s1, s2 = pow(m, self.dp, self.p), pow(m, self.dq, self.q)
+        sig = s2 + self.q * ((self.qinv * (s1 - s2)) % self.p)
+        return f"{self.header}..{self.b64(sig.to_bytes(self.size, 'big'))}"
+
+    def stop(self):
+        self.server.shutdown()
+
+
+def referral_scenarios(port, sms, conns, duration, tmp, state, keys):
+    """Referral: GET /referrals/me of a member with 50 referrals, and Saleor
+    ORDER_PAID webhooks (each a new order of a known buyer, RS256 signature
+    verified against the cached JWKS, then a purchase with points)."""
+    import sqlite3
+    import uuid
+    token = login(port, sms, 700_000)
+    status, me = call(port, "GET", "/api/v1/referrals/me", token=token)
+    assert status == 200, me
+    buyer = login(port, sms, 700_001)
+    status, profile = call(port, "PATCH", "/api/v1/me", {"email": "bench-buyer@shop.ru"}, token=buyer)
+    assert status == 200, profile
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+    db = sqlite3.connect(os.path.join(state, "sqlite_db.db"), timeout=30)
+    db.execute("INSERT INTO businesses (id, name, category, timezone, points_multiplier, medical, created_at) "
+               "VALUES (?, 'Bench Saleor Shop', 'home', 'Europe/Moscow', 1.0, 0, ?)", (SALEOR_BUSINESS, now))
+    status, who = call(port, "GET", "/api/v1/me", token=token)
+    friends = [str(uuid.uuid4()) for _ in range(50)]
+    db.executemany("INSERT INTO members (id, first_name, created_at) VALUES (?, 'Друг', ?)", [(f, now) for f in friends])
+    db.executemany("INSERT INTO referrals (id, referrer_id, referred_id, code, source, state, created_at, updated_at) "
+                   "VALUES (?, ?, ?, ?, 'registration', ?, ?, ?)",
+                   [(str(uuid.uuid4()), who["id"], f, me["code"], "tracked" if i % 2 else "rewarded", now, now) for i, f in enumerate(friends)])
+    db.commit()
+    db.close()
+    yield ("GET /api/v1/referrals/me (50 referrals)", None, "/api/v1/referrals/me", lua_script(tmp, "referral_me.lua", f"""
+request = function()
+  return wrk.format("GET", "/api/v1/referrals/me", {{["authorization"] = "Bearer {token}"}})
+end
+"""))
+    c = 16 if 16 in conns else conns[0]
+    need = max(500, duration * 800)
+    items = []
+    for i in range(need):
+        body = json.dumps({"order": {"id": f"bench-order-{i}", "number": str(10_000 + i), "chargeStatus": "FULL",
+                                     "userEmail": "bench-buyer@shop.ru",
+                                     "total": {"gross": {"amount": 1500.5, "currency": "RUB"}},
+                                     "metadata": [], "lines": [{"productSku": "SKU-1", "productName": "Товар", "quantity": 1,
+                                                                "unitPrice": {"gross": {"amount": 1500.5}}}]}},
+                          ensure_ascii=False, separators=(",", ":"))
+        items.append(f'{{[==[{body}]==],"{keys.sign(body.encode())}"}}')
+    yield ("POST /webhooks/saleor (new ORDER_PAID, RS256 verified, purchase)", c, "/webhooks/saleor", lua_script(tmp, "saleor.lua", LUA_THREADS + f"""
+local items = {{{",".join(items)}}}
+local n = 0
+request = function()
+  local i = tid + n * {min(2, c)} + 1
+  n = n + 1
+  local it = items[((i - 1) % #items) + 1]
+  return wrk.format("POST", "/webhooks/saleor", {{["content-type"] = "application/json", ["saleor-event"] = "order_paid", ["saleor-signature"] = it[2]}}, it[1])
+end
+"""))
+
+
 def fmt_row(name, conns, r, base, health=None):
     ratio = r["rps"] / base["rps"] if base and base["rps"] else 1.0
     vs_health = f"{r['rps'] / health['rps']:.2f}" if health and health["rps"] else "–"
@@ -518,6 +626,10 @@ def main():
     env["SPIN_VARIABLE_TELEGRAM_CHAT_ID"] = "-100"
     # Reviews arrive far faster than the burst rule allows; measure publishing.
     env["SPIN_VARIABLE_REVIEW_BURST_PER_HOUR"] = "1000000"
+    keys_tmp = tempfile.mkdtemp(prefix="krug-bench-keys-")
+    saleor = SaleorKeys(keys_tmp)
+    env["SPIN_VARIABLE_SALEOR_API_URL"] = f"http://127.0.0.1:{saleor.port}"
+    env["SPIN_VARIABLE_SALEOR_BUSINESS_ID"] = SALEOR_BUSINESS
 
     say(f"# Krug benchmark — {time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} cores, wrk {args.duration}s per cell")
     say()
@@ -567,10 +679,19 @@ def main():
                 results.setdefault(name, {})[c] = wrk(base + path, c, args.duration, script)
                 peak_rss = max(peak_rss, rss_kb(host.p.pid)[0])
         shutil.rmtree(tmp, ignore_errors=True)
+    if not args.only or "referral" in args.only.split(","):
+        tmp = tempfile.mkdtemp(prefix="krug-bench-lua-")
+        for name, only_c, path, script in referral_scenarios(port, sms, conns, args.duration, tmp, state, saleor):
+            for c in [only_c] if only_c else conns:
+                results.setdefault(name, {})[c] = wrk(base + path, c, args.duration, script)
+                peak_rss = max(peak_rss, rss_kb(host.p.pid)[0])
+        shutil.rmtree(tmp, ignore_errors=True)
     _, hwm = rss_kb(host.p.pid)
     host.stop()
     sms.stop()
     tg.stop()
+    saleor.stop()
+    shutil.rmtree(keys_tmp, ignore_errors=True)
     shutil.rmtree(state, ignore_errors=True)
 
     say("## Throughput and latency (req/s ÷ the native floor and ÷ the health route, same run, same concurrency)")

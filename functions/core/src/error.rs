@@ -10,6 +10,8 @@ use crate::ports::StoreError;
 /// How the outside world should understand an error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ErrorClass {
+    /// The body cannot be read at all (not JSON, not UTF-8).
+    Malformed,
     /// The input is invalid; `field` names it when one field is to blame.
     Invalid {
         /// Path of the offending field, e.g. `items[2].quantity`.

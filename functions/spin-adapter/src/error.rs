@@ -137,6 +137,7 @@ impl ApiError {
     pub fn from_use_case<E: UseCaseError + ?Sized>(err: &E) -> Self {
         let message = err.to_string();
         match err.class() {
+            ErrorClass::Malformed => Self::bad_request(err.code(), message),
             ErrorClass::Invalid { field: Some(field) } => {
                 Self::invalid_field(err.code(), field, message)
             }
@@ -239,6 +240,7 @@ mod tests {
     #[test]
     fn every_class_maps_to_its_status() {
         let cases = [
+            (ErrorClass::Malformed, 400),
             (ErrorClass::Invalid { field: None }, 422),
             (ErrorClass::Unauthorized, 401),
             (ErrorClass::Forbidden, 403),

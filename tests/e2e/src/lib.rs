@@ -9,6 +9,7 @@ mod auth_helpers;
 mod client;
 mod mock;
 pub mod openapi;
+pub mod saleor;
 
 use std::{collections::HashMap, path::PathBuf, process::Command, sync::OnceLock};
 

@@ -62,6 +62,9 @@ pub enum SaleorWebhookError {
     /// Processing refused (a refund for an order not seen yet, ...).
     #[error(transparent)]
     Webhook(#[from] WebhookError),
+    /// The (verified) body is not JSON (or not UTF-8).
+    #[error("malformed JSON: {0}")]
+    Malformed(String),
     /// Storage failed.
     #[error(transparent)]
     Unknown(#[from] StoreError),
@@ -73,6 +76,7 @@ impl UseCaseError for SaleorWebhookError {
             Self::Saleor(e) => e.code(),
             Self::Invalid(e) => e.code,
             Self::Webhook(e) => e.code(),
+            Self::Malformed(_) => "MALFORMED_JSON",
             Self::Unknown(e) => e.code(),
         }
     }
@@ -82,6 +86,7 @@ impl UseCaseError for SaleorWebhookError {
             Self::Saleor(e) => e.class(),
             Self::Invalid(e) => e.class(),
             Self::Webhook(e) => e.class(),
+            Self::Malformed(_) => ErrorClass::Malformed,
             Self::Unknown(e) => e.class(),
         }
     }
@@ -113,6 +118,19 @@ pub fn receive(
         .signature
         .ok_or(SaleorError::Malformed("no Saleor-Signature header"))?;
     saleor::verify_with_cache(http, kv, shop.origin, signature, d.body)?;
+    // Signed, so now the body may be read: JSON (UTF-8, no lone
+    // surrogates) with an object at the top, like every other body.
+    match serde_json::from_slice::<Value>(d.body) {
+        Ok(Value::Object(_)) => {}
+        Ok(_) => {
+            return Err(SaleorError::InvalidPayload {
+                field: "$".into(),
+                reason: "must be a JSON object",
+            }
+            .into())
+        }
+        Err(e) => return Err(SaleorWebhookError::Malformed(e.to_string())),
+    }
     let name = d.event.unwrap_or_default();
     let Some(order) = saleor::parse_order_event(name, d.body)? else {
         webhook::count(env.sql, PROVIDER, "ignored")?;

@@ -715,10 +715,10 @@ pub fn credit_parked(env: &WebhookEnv<'_>) -> Result<u64, StoreError> {
             .and_then(|c| Category::parse(&c, "category").ok());
         let coupon = r.opt_text("coupon_code")?;
         let ref_code = r.opt_text("ref_code")?;
-        let provider_static: &'static str = if provider == "yookassa" {
-            "yookassa"
-        } else {
-            "generic"
+        let provider_static: &'static str = match provider.as_str() {
+            "yookassa" => "yookassa",
+            "saleor" => "saleor",
+            _ => "generic",
         };
         let result = immediate(env.sql, |tx| -> Result<bool, WebhookError> {
             // Claim it; a concurrent run that claimed it first wins.

@@ -192,7 +192,9 @@ impl UseCaseError for SaleorError {
             Self::UnknownKey(_) => "SALEOR_UNKNOWN_KEY",
             Self::BadSignature => "SALEOR_BAD_SIGNATURE",
             Self::KeysUnavailable(_) => "SALEOR_KEYS_UNAVAILABLE",
-            Self::InvalidPayload { .. } => "SALEOR_INVALID_PAYLOAD",
+            // The project's code for a field that is wrong, `details.field`
+            // naming it.
+            Self::InvalidPayload { .. } => "INVALID_FIELD",
             Self::UnsupportedCurrency(_) => "SALEOR_UNSUPPORTED_CURRENCY",
         }
     }

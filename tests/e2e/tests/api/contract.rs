@@ -14,8 +14,19 @@ use serde_json::{json, Value};
 
 const SECRET: &str = "contract-webhook-secret";
 
+/// The Saleor shop's keys, for the Saleor webhook's signed deliveries.
+fn saleor_keys() -> &'static krug_e2e::saleor::Jwks {
+    static JWKS: std::sync::OnceLock<krug_e2e::saleor::Jwks> = std::sync::OnceLock::new();
+    JWKS.get_or_init(krug_e2e::saleor::Jwks::start)
+}
+
 fn club() -> Club {
     let app = spawn_auth_app_with(HashMap::from([
+        ("saleor_api_url".to_string(), saleor_keys().server.url()),
+        (
+            "saleor_business_id".to_string(),
+            "01890a5d-ac96-774b-bcce-b302099a8058".to_string(),
+        ),
         ("payments_webhook_secret".to_string(), SECRET.to_string()),
         // The test client connects from 127.0.0.1.
         (
@@ -119,6 +130,11 @@ fn send_as_admin(club: &Club, method: &str, path: &str, body: Vec<u8>) -> TestRe
         .raw_json(body.clone());
     if path == "/webhooks/payments/generic" {
         req = req.header("krug-signature", &signature::sign(SECRET, now(), &body));
+    } else if path == "/webhooks/saleor" {
+        let k = krug_e2e::saleor::first_key();
+        req = req
+            .header("saleor-event", "order_paid")
+            .header("saleor-signature", &krug_e2e::saleor::sign(k, "k1", &body));
     } else if path.ends_with("/reply") {
         // Replies are written by the business's staff, never by admins.
         req = req.bearer(&club.staff_a.access);

@@ -549,70 +549,21 @@ mod saleor {
     //! unknown key, `alg: none` or HS256 is 401 with nothing written; a new
     //! `kid` is fetched once and accepted.
 
-    use std::sync::{Arc, Mutex, OnceLock};
-
-    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
-    use krug_e2e::{spawn_auth_app_with, AuthApp, MockServer, TestResponse, Tokens};
-    use rsa::{rand_core::OsRng, traits::PublicKeyParts, Pkcs1v15Sign, RsaPrivateKey};
+    use krug_e2e::saleor::{b64, first_key, jwk, rotated_key, sign, Jwks};
+    use krug_e2e::{spawn_auth_app_with, AuthApp, TestResponse, Tokens};
     use serde_json::{json, Value};
-    use sha2::{Digest, Sha256};
     use std::collections::HashMap;
-
-    fn key(slot: &'static OnceLock<RsaPrivateKey>) -> &'static RsaPrivateKey {
-        slot.get_or_init(|| RsaPrivateKey::new(&mut OsRng, 2048).expect("test key"))
-    }
-
-    fn first_key() -> &'static RsaPrivateKey {
-        static K: OnceLock<RsaPrivateKey> = OnceLock::new();
-        key(&K)
-    }
-
-    fn rotated_key() -> &'static RsaPrivateKey {
-        static K: OnceLock<RsaPrivateKey> = OnceLock::new();
-        key(&K)
-    }
-
-    fn b64(bytes: impl AsRef<[u8]>) -> String {
-        URL_SAFE_NO_PAD.encode(bytes)
-    }
-
-    fn jwk(k: &RsaPrivateKey, kid: &str) -> Value {
-        json!({ "kty": "RSA", "kid": kid, "use": "sig", "key_ops": ["verify"],
-                "n": b64(k.n().to_bytes_be()), "e": b64(k.e().to_bytes_be()) })
-    }
-
-    /// A detached, unencoded-payload JWS over `body`, as a Saleor shop signs.
-    fn sign(k: &RsaPrivateKey, kid: &str, body: &[u8]) -> String {
-        let header = b64(format!(
-            r#"{{"alg":"RS256","b64":false,"crit":["b64"],"kid":"{kid}","typ":"JWT"}}"#
-        ));
-        let mut input = format!("{header}.").into_bytes();
-        input.extend_from_slice(body);
-        let sig = k
-            .sign(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(&input))
-            .unwrap();
-        format!("{header}..{}", b64(sig))
-    }
 
     struct Shop {
         app: AuthApp,
-        jwks: MockServer,
-        keys: Arc<Mutex<Vec<Value>>>,
+        jwks: Jwks,
         business: String,
     }
 
     fn shop() -> Shop {
-        let keys = Arc::new(Mutex::new(vec![jwk(first_key(), "k1")]));
-        let served = Arc::clone(&keys);
-        let jwks = MockServer::start_with(move |r| {
-            if r.path == "/.well-known/jwks.json" {
-                (200, json!({ "keys": *served.lock().unwrap() }).to_string())
-            } else {
-                (404, "{}".into())
-            }
-        });
+        let jwks = Jwks::start();
         let app = spawn_auth_app_with(HashMap::from([
-            ("saleor_api_url".to_string(), jwks.url()),
+            ("saleor_api_url".to_string(), jwks.server.url()),
             ("saleor_business_id".to_string(), BUSINESS.to_string()),
             ("referral_payout_mode".to_string(), "auto".to_string()),
         ]));
@@ -628,7 +579,6 @@ mod saleor {
         Shop {
             app,
             jwks,
-            keys,
             business: BUSINESS.to_string(),
         }
     }
@@ -662,17 +612,16 @@ mod saleor {
             .post("/webhooks/saleor")
             .header("saleor-event", event)
             .header("saleor-signature", signature)
-            .header("saleor-api-url", &format!("{}/graphql/", s.jwks.url()))
+            .header(
+                "saleor-api-url",
+                &format!("{}/graphql/", s.jwks.server.url()),
+            )
             .raw_json(body.to_vec())
             .send()
     }
 
     fn jwks_fetches(s: &Shop) -> usize {
-        s.jwks
-            .requests()
-            .iter()
-            .filter(|r| r.path == "/.well-known/jwks.json")
-            .count()
+        s.jwks.fetches()
     }
 
     fn referral_code(s: &Shop, who: &Tokens) -> String {
@@ -841,7 +790,7 @@ mod saleor {
         );
         assert_eq!(jwks_fetches(&s), 1);
         // The shop rotates to k2.
-        s.keys.lock().unwrap().push(jwk(rotated_key(), "k2"));
+        s.jwks.keys.lock().unwrap().push(jwk(rotated_key(), "k2"));
         let refund = order("2000", "b@shop.ru", None).to_string();
         let resp = deliver(
             &s,
@@ -875,7 +824,7 @@ mod saleor {
         //! The classic confusion: an HS256 "signature" keyed with the
         //! public key's bytes. Built with SHA-256 by hand (HMAC's two
         //! passes), so the test needs no HMAC crate.
-        use super::{b64, first_key};
+        use krug_e2e::saleor::{b64, first_key};
         use rsa::traits::PublicKeyParts;
         use sha2::{Digest, Sha256};
 
