@@ -7,6 +7,7 @@ mod contract;
 mod flags;
 mod payments;
 mod platform;
+mod preorders;
 mod reviews;
 mod support;
 mod wallet;
