@@ -110,6 +110,7 @@ pub fn activation_code(random: &dyn Random) -> String {
 }
 
 // Grants bonus `index` of `p` once: the grant row is the claim.
+#[allow(clippy::too_many_arguments)]
 fn grant(
     tx: &dyn Sql,
     now: DateTime<Utc>,

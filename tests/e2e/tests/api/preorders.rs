@@ -657,6 +657,17 @@ fn the_feature_flag_gates_member_routes_not_payments() {
     );
 }
 
+// (method, path, body, caller, status, code, details.field)
+type Case<'a> = (
+    &'a str,
+    &'a str,
+    Value,
+    &'a Tokens,
+    u16,
+    &'a str,
+    Option<&'a str>,
+);
+
 #[test]
 fn bad_input_is_refused_with_nothing_written() {
     let f = fx();
@@ -677,7 +688,7 @@ fn bad_input_is_refused_with_nothing_written() {
         b[k] = v;
         b
     };
-    let cases: Vec<(&str, &str, Value, &Tokens, u16, &str, Option<&str>)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         (
             "POST",
             tiers.as_str(),
