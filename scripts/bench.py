@@ -591,6 +591,51 @@ end
 """))
 
 
+PREORDER_CELL = "POST /api/v1/preorders (contention: one limited tier)"
+def preorder_scenarios(port, sms, conns, duration, tmp):
+    """Preorders: every request takes a unit of the same limited tier (one
+    conditional counter update in BEGIN IMMEDIATE), spread over fresh
+    members (at most 100 preorders each); the tier's limit is far above
+    what a run sells, so every request is a sale, not a sold-out answer."""
+    admin = login(port, sms, 600_000)
+    status, biz = call(port, "POST", "/api/v1/admin/businesses", {"name": "Bench Box", "category": "gastronomy"}, token=admin)
+    assert status == 201, biz
+    iso = lambda off: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + off))
+    day = 86400
+    status, item = call(port, "POST", "/api/v1/admin/preorder-items", {
+        "business_id": biz["id"], "title": "Bench tasting set", "release_at": iso(30 * day),
+        "cancellation_deadline": iso(20 * day), "per_member_limit": 100,
+        "refund_policy": {"full_until": iso(5 * day), "partial_percent": 50, "none_after": iso(10 * day)}}, token=admin)
+    assert status == 201, item
+    status, tier = call(port, "POST", f"/api/v1/admin/preorder-items/{item['id']}/tiers", {
+        "name": "Limited", "base_price": 250000, "discount_percent": 10, "max_quantity": 1000000,
+        "early_access_days": 3, "available_from": iso(-60), "available_until": iso(25 * day), "priority": 1,
+        "bonuses": [{"type": "points", "value": 1000, "delivery": "automatic"}]}, token=admin)
+    assert status == 201, tier
+    need = max(20, duration * len(conns) * 900 // 100 + 1)
+    pairs = request_codes(port, sms, 700_000, need)
+
+    def verify(pc):
+        status, body = call(port, "POST", "/api/v1/auth/verify", {"phone": pc[0], "code": pc[1], "first_name": "Bench", "consents": {"personal_data": True}})
+        assert status == 200, body
+        return body["access_token"]
+    with ThreadPoolExecutor(8) as ex:
+        tokens = list(ex.map(verify, pairs))
+    items = ",".join(f'"{t}"' for t in tokens)
+    # Each connection's n-th request uses the next member in turn, so no
+    # member passes the per-member limit of 100 within a run.
+    yield (PREORDER_CELL, None, "/api/v1/preorders", lua_script(tmp, "preorder.lua", LUA_THREADS + f"""
+local tokens = {{{items}}}
+local n = 0
+local body = '{{"tier_id":"{tier["id"]}"}}'
+request = function()
+  n = n + 1
+  local t = tokens[((n * 7 + tid) % #tokens) + 1]
+  return wrk.format("POST", "/api/v1/preorders", {{["content-type"] = "application/json", ["authorization"] = "Bearer " .. t}}, body)
+end
+"""))
+
+
 def fmt_row(name, conns, r, base, health=None):
     ratio = r["rps"] / base["rps"] if base and base["rps"] else 1.0
     vs_health = f"{r['rps'] / health['rps']:.2f}" if health and health["rps"] else "–"
@@ -615,6 +660,8 @@ def main():
     env["SPIN_VARIABLE_SMS_GATEWAY_URL"] = f"http://127.0.0.1:{sms.port}"
     # The second admin sets up the review cells (a phone gets one code a minute).
     env["SPIN_VARIABLE_ADMIN_PHONES"] = f"{phone_of(0)},{phone_of(400_000)}"
+    # A third admin sets up the preorder cell.
+    env["SPIN_VARIABLE_ADMIN_PHONES"] += f",{phone_of(600_000)}"
     env["SPIN_VARIABLE_PAYMENTS_WEBHOOK_SECRET"] = WEBHOOK_SECRET
     # The benchmark measures throughput, not the anti-abuse caps.
     env["SPIN_VARIABLE_MAX_PURCHASES_PER_BUSINESS_DAY"] = "1000000"
@@ -682,6 +729,13 @@ def main():
     if not args.only or "referral" in args.only.split(","):
         tmp = tempfile.mkdtemp(prefix="krug-bench-lua-")
         for name, only_c, path, script in referral_scenarios(port, sms, conns, args.duration, tmp, state, saleor):
+            for c in [only_c] if only_c else conns:
+                results.setdefault(name, {})[c] = wrk(base + path, c, args.duration, script)
+                peak_rss = max(peak_rss, rss_kb(host.p.pid)[0])
+        shutil.rmtree(tmp, ignore_errors=True)
+    if not args.only or "preorders" in args.only.split(","):
+        tmp = tempfile.mkdtemp(prefix="krug-bench-lua-")
+        for name, only_c, path, script in preorder_scenarios(port, sms, conns, args.duration, tmp):
             for c in [only_c] if only_c else conns:
                 results.setdefault(name, {})[c] = wrk(base + path, c, args.duration, script)
                 peak_rss = max(peak_rss, rss_kb(host.p.pid)[0])

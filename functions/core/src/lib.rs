@@ -24,6 +24,7 @@ pub mod migrate;
 pub mod pagination;
 pub mod payments;
 pub mod ports;
+pub mod preorders;
 pub mod promo;
 pub mod referral;
 pub mod reviews;

@@ -49,5 +49,23 @@ pub fn all() -> Vec<Job> {
         schedule: Schedule::Every { minutes: 5 },
         run: settle_referrals,
     });
+    jobs.push(Job {
+        name: "preorders-expire-holds",
+        description: "Cancels unpaid preorders and upgrades whose hold lapsed, freeing their units and points holds.",
+        schedule: Schedule::Every { minutes: 1 },
+        run: krug_core::preorders::jobs::expire_holds_job,
+    });
+    jobs.push(Job {
+        name: "preorders-open-early-access",
+        description: "Moves paid preorders to early access from their tier's early_access_days before release.",
+        schedule: Schedule::Every { minutes: 5 },
+        run: krug_core::preorders::jobs::early_access_job,
+    });
+    jobs.push(Job {
+        name: "preorders-fulfil",
+        description: "Fulfils paid preorders of released items, granting each tier bonus (points, coupon, activation code) once.",
+        schedule: Schedule::Every { minutes: 5 },
+        run: krug_core::preorders::jobs::fulfil_job,
+    });
     jobs
 }

@@ -8,6 +8,7 @@ mod flags;
 mod payments;
 mod platform;
 mod referral;
+mod preorders;
 mod reviews;
 mod support;
 mod wallet;
