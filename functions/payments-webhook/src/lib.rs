@@ -14,7 +14,7 @@ mod webhooks;
 /// The capabilities whose orders are paid through the provider
 /// (`order_ref` = `<prefix>:<id>`); each settles its own orders in the
 /// webhook's transaction.
-const ORDERS: &[&dyn OrderSettler] = &[];
+const ORDERS: &[&dyn OrderSettler] = &[&krug_core::events::registration::EventOrders];
 
 #[http_component]
 async fn handle(req: IncomingRequest) -> Response {
