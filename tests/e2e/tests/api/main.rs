@@ -4,6 +4,7 @@
 mod auth;
 mod checkout;
 mod contract;
+mod events;
 mod flags;
 mod payments;
 mod platform;
