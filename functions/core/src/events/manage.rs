@@ -398,7 +398,7 @@ pub fn create(env: &EventEnv<'_>, p: &Principal, b: &EventInput) -> Result<Strin
         return Err(EventError::NotOrganiser);
     }
     let who = p.member_id().unwrap_or_default().to_string();
-    Ok(immediate(env.sql, |tx| insert(env, tx, &who, &e, None))?)
+    immediate(env.sql, |tx| insert(env, tx, &who, &e, None))
 }
 
 /// Creates the event realising `proposal_id` in `tx` (see

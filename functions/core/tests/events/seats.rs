@@ -119,15 +119,14 @@ fn the_first_waitlisted_needing_two_seats_keeps_its_place_and_nobody_jumps_ahead
     ));
 }
 
+type Change = Box<dyn Fn(&mut krug_core::events::manage::EventInput)>;
+
 #[test]
 fn bad_events_are_refused() {
     let w = World::new();
     let s = EventSettings::default();
     let b = w.business("beauty", 1.0, false);
-    let cases: Vec<(
-        Box<dyn Fn(&mut krug_core::events::manage::EventInput)>,
-        &str,
-    )> = vec![
+    let cases: Vec<(Change, &str)> = vec![
         (Box::new(|i| i.capacity = 0), "capacity"),
         (Box::new(|i| i.capacity = -5), "capacity"),
         (Box::new(|i| i.ends_at = i.starts_at.clone()), "ends_at"),
