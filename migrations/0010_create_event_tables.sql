@@ -67,6 +67,8 @@ CREATE TABLE event_registrations (
 
 CREATE INDEX event_registrations_member ON event_registrations (member_id, status);
 CREATE INDEX event_registrations_holds ON event_registrations (hold_expires_at) WHERE status = 'pending_payment';
+-- The waitlist in queue order: "anyone waiting", positions and promotion.
+CREATE INDEX event_registrations_queue ON event_registrations (event_id, queue_no) WHERE status = 'waitlist';
 
 -- status: voting, approved, rejected, realized.
 CREATE TABLE event_proposals (
