@@ -821,3 +821,81 @@ fn the_events_flag_gates_member_routes_but_not_check_in() {
     let done = check_in(app, &c.owner_a, &event, &code);
     assert_eq!(done.status, 200, "{}", done.text());
 }
+
+#[test]
+fn closed_events_need_an_invitation_and_a_larger_capacity_promotes_the_waitlist() {
+    let c = cast();
+    let app = &c.app;
+    let guest = app.login(&phone(950));
+    let vip_only = app.login(&phone(951));
+    let closed = create_event(&c, &c.owner_a, &event_body(&c.a, "closed", 0, 1, 3));
+    let refused = register(app, &guest, &closed, None);
+    assert_eq!(
+        (refused.status, refused.error_code().as_str()),
+        (403, "INVITATION_REQUIRED")
+    );
+    let listed = app
+        .client
+        .get(&format!("/api/v1/events/{closed}"))
+        .bearer(&guest.access)
+        .send()
+        .json();
+    assert_eq!(listed["can_register"], false);
+    let invited = app
+        .client
+        .post(&format!("/api/v1/admin/events/{closed}/invitations"))
+        .bearer(&c.owner_a.access)
+        .json(&json!({ "member_id": guest.member_id }))
+        .send();
+    assert_eq!(invited.status, 201, "{}", invited.text());
+    assert_eq!(invited.json()["status"], "invited");
+    let ok = register(app, &guest, &closed, None);
+    assert_eq!(ok.status, 201, "{}", ok.text());
+    assert_eq!(ok.json()["status"], "confirmed");
+
+    // A vip event: an insider is refused, a vip waits, more seats promote.
+    let mut body = event_body(&c.a, "free", 0, 1, 3);
+    body["min_tier"] = json!("vip");
+    let vip = create_event(&c, &c.owner_a, &body);
+    let low = register(app, &vip_only, &vip, None);
+    assert_eq!(
+        (low.status, low.error_code().as_str()),
+        (403, "TIER_TOO_LOW")
+    );
+    set_tier(app, &vip_only, "vip");
+    set_tier(app, &guest, "elite");
+    assert_eq!(
+        register(app, &guest, &vip, None).json()["status"],
+        "confirmed"
+    );
+    let waiting = register(app, &vip_only, &vip, Some(json!({ "plus_one": true }))).json();
+    assert_eq!(
+        (&waiting["status"], &waiting["position"]),
+        (&json!("waitlist"), &json!(1))
+    );
+    let grown = app
+        .client
+        .patch(&format!("/api/v1/admin/events/{vip}"))
+        .bearer(&c.owner_a.access)
+        .json(&json!({ "capacity": 3, "title": "Ужин с собственницами" }))
+        .send();
+    assert_eq!(grown.status, 200, "{}", grown.text());
+    assert_eq!(
+        (&grown.json()["registered_count"], &grown.json()["title"]),
+        (&json!(3), &json!("Ужин с собственницами"))
+    );
+    assert_eq!(
+        status_of(app, waiting["registration_id"].as_str().unwrap()),
+        "confirmed"
+    );
+    let shrink = app
+        .client
+        .patch(&format!("/api/v1/admin/events/{vip}"))
+        .bearer(&c.owner_a.access)
+        .json(&json!({ "capacity": 2 }))
+        .send();
+    assert_eq!(
+        (shrink.status, shrink.error_code().as_str()),
+        (409, "CAPACITY_BELOW_TAKEN")
+    );
+}
