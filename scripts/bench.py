@@ -636,6 +636,66 @@ end
 """))
 
 
+def event_scenarios(conns, duration, tmp, state, jwt_secret):
+    """Events: POST /events/{id}/register on one popular event (100 seats,
+    everyone after that waitlisted: every registration contends for the
+    same event row under BEGIN IMMEDIATE), each request a fresh member; then
+    GET /events (upcoming, page of 20, as a member) over 1 000 upcoming
+    events. Members, their sessions and the events are seeded straight
+    into the database; access tokens are signed here with the run's
+    jwt_secret."""
+    import base64
+    import sqlite3
+    import uuid
+
+    def b64(raw):
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    def token(member_id, family_id):
+        now = int(time.time())
+        claims = {"sub": member_id, "roles": ["member"], "sid": family_id, "iat": now, "exp": now + 3600, "jti": str(uuid.uuid4())}
+        head = b64(b'{"alg":"HS256","typ":"JWT"}') + "." + b64(json.dumps(claims).encode())
+        sig = hmac.new(jwt_secret.encode(), head.encode(), hashlib.sha256).digest()
+        return head + "." + b64(sig)
+
+    def at(offset_s):
+        return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() + offset_s)) + ".000000Z"
+
+    now = at(0)
+    need = max(2000, duration * 1500)
+    db = sqlite3.connect(os.path.join(state, "sqlite_db.db"), timeout=30)
+    biz = str(uuid.uuid4())
+    db.execute("INSERT INTO businesses (id, name, category, created_at) VALUES (?, 'Bench Events', 'gastronomy', ?)", (biz, now))
+    members = [(str(uuid.uuid4()), str(uuid.uuid4())) for _ in range(need + 1)]
+    db.executemany("INSERT INTO members (id, first_name, created_at) VALUES (?, 'Bench', ?)", [(m, now) for m, _ in members])
+    db.executemany("INSERT INTO login_families (id, member_id, created_at) VALUES (?, ?, ?)", [(f, m, now) for m, f in members])
+    columns = ("INSERT INTO events (id, business_id, title, description, type, format, price, starts_at, ends_at, "
+               "address, capacity, min_tier, plus_one_allowed, program, created_by, created_at, updated_at) "
+               "VALUES (?, ?, ?, 'Дегустация', 'tasting', 'free', 0, ?, ?, 'ул. Примерная, 10', ?, 'insider', 1, "
+               "'[{\"time\":\"19:00\",\"activity\":\"Коктейль\"}]', 'bench', ?, ?)")
+    popular = str(uuid.uuid4())
+    db.execute(columns, (popular, biz, "Popular", at(86_400), at(90_000), 100, now, now))
+    db.executemany(columns, [(str(uuid.uuid4()), biz, f"Событие {i}", at(3_600 + i * 600), at(7_200 + i * 600), 30, now, now)
+                             for i in range(1_000)])
+    db.commit()
+    db.close()
+    reader = token(*members[-1])
+    c = 16 if 16 in conns else conns[0]
+    items = ",".join(f'"{token(m, f)}"' for m, f in members[:-1])
+    yield ("POST /api/v1/events/{id}/register (one popular event, 100 seats then waitlist)", c, f"/api/v1/events/{popular}/register", lua_script(tmp, "register.lua", LUA_THREADS + f"""
+local items = {{{items}}}
+local n = 0
+request = function()
+  local i = tid + n * {min(2, c)} + 1
+  n = n + 1
+  local t = items[((i - 1) % #items) + 1]
+  return wrk.format("POST", "/api/v1/events/{popular}/register", {{["authorization"] = "Bearer " .. t}})
+end
+"""))
+    yield ("GET /api/v1/events (1 000 upcoming, page of 20, as a member)", None, "/api/v1/events",
+           get_script(tmp, "events.lua", "/api/v1/events", reader))
+
+
 def fmt_row(name, conns, r, base, health=None):
     ratio = r["rps"] / base["rps"] if base and base["rps"] else 1.0
     vs_health = f"{r['rps'] / health['rps']:.2f}" if health and health["rps"] else "–"
@@ -736,6 +796,13 @@ def main():
     if not args.only or "preorders" in args.only.split(","):
         tmp = tempfile.mkdtemp(prefix="krug-bench-lua-")
         for name, only_c, path, script in preorder_scenarios(port, sms, conns, args.duration, tmp):
+            for c in [only_c] if only_c else conns:
+                results.setdefault(name, {})[c] = wrk(base + path, c, args.duration, script)
+                peak_rss = max(peak_rss, rss_kb(host.p.pid)[0])
+        shutil.rmtree(tmp, ignore_errors=True)
+    if not args.only or "events" in args.only.split(","):
+        tmp = tempfile.mkdtemp(prefix="krug-bench-lua-")
+        for name, only_c, path, script in event_scenarios(conns, args.duration, tmp, state, env["SPIN_VARIABLE_JWT_SECRET"]):
             for c in [only_c] if only_c else conns:
                 results.setdefault(name, {})[c] = wrk(base + path, c, args.duration, script)
                 peak_rss = max(peak_rss, rss_kb(host.p.pid)[0])

@@ -16,6 +16,7 @@ pub mod auth;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod flags;
 pub mod idempotency;
 pub mod jobs;

@@ -15,6 +15,7 @@ mod webhooks;
 /// (`order_ref` = `<prefix>:<id>`); each settles its own orders in the
 /// webhook's transaction.
 const ORDERS: &[&dyn OrderSettler] = &[
+    &krug_core::events::registration::EventOrders,
     &krug_core::preorders::PreorderSettler,
     &krug_core::preorders::UpgradeSettler,
 ];

@@ -67,5 +67,23 @@ pub fn all() -> Vec<Job> {
         schedule: Schedule::Every { minutes: 5 },
         run: krug_core::preorders::jobs::fulfil_job,
     });
+    jobs.push(Job {
+        name: "events-expire-holds",
+        description: "Releases unpaid event seats whose 30-minute payment hold has lapsed and promotes the waitlist into them.",
+        schedule: Schedule::Every { minutes: 1 },
+        run: krug_core::events::jobs::expire_holds,
+    });
+    jobs.push(Job {
+        name: "events-close-proposals",
+        description: "Approves or rejects event proposals whose voting has ended (one conditional update each).",
+        schedule: Schedule::Every { minutes: 5 },
+        run: krug_core::events::jobs::close_proposals,
+    });
+    jobs.push(Job {
+        name: "events-mark-past",
+        description: "Marks scheduled events that have ended as past.",
+        schedule: Schedule::Every { minutes: 15 },
+        run: krug_core::events::jobs::mark_past,
+    });
     jobs
 }

@@ -4,11 +4,12 @@
 mod auth;
 mod checkout;
 mod contract;
+mod events;
 mod flags;
 mod payments;
 mod platform;
-mod referral;
 mod preorders;
+mod referral;
 mod reviews;
 mod support;
 mod wallet;
