@@ -10,6 +10,7 @@ mod client;
 mod mock;
 pub mod openapi;
 pub mod saleor;
+mod webhooks;
 
 use std::{collections::HashMap, path::PathBuf, process::Command, sync::OnceLock};
 
@@ -20,6 +21,7 @@ pub use auth_helpers::{
 pub use client::{Client, TestResponse};
 pub use krug_host::Host;
 pub use mock::{MockServer, Recorded};
+pub use webhooks::{deliver_generic, rfc3339_at, rfc3339_in, unix_now};
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {

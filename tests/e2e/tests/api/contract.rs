@@ -54,16 +54,6 @@ fn state(club: &Club) -> std::collections::BTreeMap<String, i64> {
     counts
 }
 
-fn now() -> i64 {
-    i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-    .unwrap()
-}
-
 /// Every documented `(METHOD, template)` with a JSON request body.
 fn json_body_operations() -> Vec<(String, String)> {
     let doc = openapi::document();
@@ -129,7 +119,10 @@ fn send_as_admin(club: &Club, method: &str, path: &str, body: Vec<u8>) -> TestRe
         )
         .raw_json(body.clone());
     if path == "/webhooks/payments/generic" {
-        req = req.header("krug-signature", &signature::sign(SECRET, now(), &body));
+        req = req.header(
+            "krug-signature",
+            &signature::sign(SECRET, krug_e2e::unix_now(), &body),
+        );
     } else if path == "/webhooks/saleor" {
         let k = krug_e2e::saleor::first_key();
         req = req

@@ -11,7 +11,6 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use krug_core::payments::signature;
 use krug_e2e::{spawn_auth_app_with, AuthApp, TestResponse, Tokens};
 use serde_json::{json, Value};
 
@@ -65,25 +64,9 @@ fn members(app: &AuthApp, from: usize, n: usize) -> Vec<Tokens> {
     (from..from + n).map(|i| app.login(&phone(i))).collect()
 }
 
-/// RFC 3339 UTC of `at` (whole seconds), by the civil-from-days rule.
 fn iso(at: SystemTime) -> String {
-    let secs = i64::try_from(at.duration_since(UNIX_EPOCH).unwrap().as_secs()).unwrap();
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    let secs = at.duration_since(UNIX_EPOCH).unwrap().as_secs();
+    krug_e2e::rfc3339_at(i64::try_from(secs).unwrap())
 }
 
 fn event_body(business: &str, format: &str, price: i64, capacity: i64, days: u64) -> Value {
@@ -162,32 +145,15 @@ fn set_tier(app: &AuthApp, member: &Tokens, tier: &str) {
     .unwrap();
 }
 
-fn unix_now() -> i64 {
-    i64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-    .unwrap()
-}
-
 fn pay(app: &AuthApp, offset: i64, data: Value) -> TestResponse {
     let body = json!({
         "id": format!("evt_{}", krug_e2e::random_hex(8)),
         "type": "payment.succeeded",
-        "created": unix_now() + offset,
+        "created": krug_e2e::unix_now() + offset,
         "data": data,
     })
     .to_string();
-    app.client
-        .post("/webhooks/payments/generic")
-        .header(
-            "krug-signature",
-            &signature::sign(SECRET, unix_now() + offset, body.as_bytes()),
-        )
-        .raw_json(body)
-        .send()
+    krug_e2e::deliver_generic(&app.client, SECRET, body, offset)
 }
 
 #[test]

@@ -7,7 +7,6 @@ use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
     thread,
-    time::{SystemTime, UNIX_EPOCH},
 };
 
 use krug_core::payments::signature;
@@ -67,35 +66,17 @@ fn pay() -> Pay {
     }
 }
 
-fn now() -> i64 {
-    i64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-    .unwrap()
-}
-
 fn deliver(app: &AuthApp, body: &Value) -> TestResponse {
     deliver_at(app, body, 0)
 }
 
 // Signed `offset` seconds from now: the host's clock may have been moved on.
 fn deliver_at(app: &AuthApp, body: &Value, offset: i64) -> TestResponse {
-    let raw = body.to_string();
-    app.client
-        .post("/webhooks/payments/generic")
-        .header(
-            "krug-signature",
-            &signature::sign(SECRET, now() + offset, raw.as_bytes()),
-        )
-        .raw_json(raw)
-        .send()
+    krug_e2e::deliver_generic(&app.client, SECRET, body.to_string(), offset)
 }
 
 fn event(id: &str, kind: &str, data: Value) -> Value {
-    json!({ "id": id, "type": kind, "created": now(), "data": data })
+    json!({ "id": id, "type": kind, "created": krug_e2e::unix_now(), "data": data })
 }
 
 fn paid(p: &Pay, event_id: &str, payment_id: &str, amount: i64) -> Value {
@@ -252,7 +233,7 @@ fn one_event_delivered_fifty_times_at_once_has_one_effect() {
                     .post("/webhooks/payments/generic")
                     .header(
                         "krug-signature",
-                        &signature::sign(SECRET, now(), raw.as_bytes()),
+                        &signature::sign(SECRET, krug_e2e::unix_now(), raw.as_bytes()),
                     )
                     .raw_json(raw)
                     .send()
@@ -465,26 +446,29 @@ fn signatures_are_checked_on_the_raw_body_before_parsing() {
     };
     let cases = [
         (
-            send(&signature::sign("wrong", now(), body.as_bytes()), &body),
-            401,
-        ),
-        (
             send(
-                &signature::sign(SECRET, now() - 301, body.as_bytes()),
+                &signature::sign("wrong", krug_e2e::unix_now(), body.as_bytes()),
                 &body,
             ),
             401,
         ),
         (
             send(
-                &signature::sign(SECRET, now() + 301, body.as_bytes()),
+                &signature::sign(SECRET, krug_e2e::unix_now() - 301, body.as_bytes()),
                 &body,
             ),
             401,
         ),
         (
             send(
-                &signature::sign(SECRET, now(), body.as_bytes()),
+                &signature::sign(SECRET, krug_e2e::unix_now() + 301, body.as_bytes()),
+                &body,
+            ),
+            401,
+        ),
+        (
+            send(
+                &signature::sign(SECRET, krug_e2e::unix_now(), body.as_bytes()),
                 &body.replace("10000", "99999"),
             ),
             401,
@@ -498,11 +482,17 @@ fn signatures_are_checked_on_the_raw_body_before_parsing() {
             401,
         ),
         (
-            send(&signature::sign(SECRET, now(), b"{not json"), "{not json"),
+            send(
+                &signature::sign(SECRET, krug_e2e::unix_now(), b"{not json"),
+                "{not json",
+            ),
             400,
         ),
         (
-            send(&signature::sign(SECRET, now(), b"{\"id\":1}"), "{\"id\":1}"),
+            send(
+                &signature::sign(SECRET, krug_e2e::unix_now(), b"{\"id\":1}"),
+                "{\"id\":1}",
+            ),
             422,
         ),
     ];
@@ -675,7 +665,7 @@ fn five_thousand_shuffled_deliveries_with_thirty_percent_duplicates_keep_the_led
                         .post("/webhooks/payments/generic")
                         .header(
                             "krug-signature",
-                            &signature::sign(SECRET, now(), raw.as_bytes()),
+                            &signature::sign(SECRET, krug_e2e::unix_now(), raw.as_bytes()),
                         )
                         .raw_json(raw)
                         .send();

@@ -9,10 +9,9 @@ use std::{
     collections::HashMap,
     sync::atomic::{AtomicI64, Ordering},
     thread,
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::Duration,
 };
 
-use krug_core::payments::signature;
 use krug_e2e::{spawn_auth_app_with, AuthApp, TestResponse, Tokens};
 use serde_json::{json, Value};
 
@@ -55,36 +54,8 @@ fn fx() -> Fx {
     }
 }
 
-fn unix_now() -> i64 {
-    i64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-    .unwrap()
-}
-
-// RFC 3339 UTC of `offset_secs` from now (days to civil date after
-// Howard Hinnant's algorithm).
 fn at(offset_secs: i64) -> String {
-    let t = unix_now() + offset_secs;
-    let (days, secs) = (t.div_euclid(DAY), t.rem_euclid(DAY));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    krug_e2e::rfc3339_in(offset_secs)
 }
 
 impl Fx {
@@ -102,21 +73,13 @@ impl Fx {
     fn deliver(&self, body: &Value) -> TestResponse {
         let raw = body.to_string();
         let offset = self.offset.load(Ordering::SeqCst);
-        self.app
-            .client
-            .post("/webhooks/payments/generic")
-            .header(
-                "krug-signature",
-                &signature::sign(SECRET, unix_now() + offset, raw.as_bytes()),
-            )
-            .raw_json(raw)
-            .send()
+        krug_e2e::deliver_generic(&self.app.client, SECRET, raw, offset)
     }
 
     fn pay(&self, member: &Tokens, order_ref: &str, amount: i64) -> Value {
         let pid = format!("pay-{}", krug_e2e::random_hex(8));
         let body = json!({
-            "id": format!("evt-{pid}"), "type": "payment.succeeded", "created": unix_now(),
+            "id": format!("evt-{pid}"), "type": "payment.succeeded", "created": krug_e2e::unix_now(),
             "data": { "payment_id": pid, "order_ref": order_ref, "business_id": self.biz,
                       "amount": amount, "currency": "RUB", "member_id": member.member_id }
         });

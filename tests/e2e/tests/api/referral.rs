@@ -6,7 +6,6 @@
 
 use std::{collections::HashMap, sync::Arc, thread, time::Duration};
 
-use krug_core::payments::signature;
 use krug_e2e::{spawn_auth_app_with, AuthApp, TestResponse, Tokens};
 use serde_json::{json, Value};
 
@@ -35,16 +34,6 @@ fn program(mode: &str) -> Program {
     let admin = app.admin();
     let shop = app.create_business(&admin, "Market", "gastronomy");
     Program { app, admin, shop }
-}
-
-fn now() -> i64 {
-    i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-    .unwrap()
 }
 
 /// Registers `phone` with the referral code `code`, from `device`.
@@ -81,22 +70,13 @@ fn me(p: &Program, who: &Tokens) -> Value {
 }
 
 fn paid_event(p: &Program, event: &str, payment: &str, member: &Tokens, amount: i64) -> Value {
-    json!({ "id": event, "type": "payment.succeeded", "created": now(), "data": {
+    json!({ "id": event, "type": "payment.succeeded", "created": krug_e2e::unix_now(), "data": {
         "payment_id": payment, "order_ref": format!("o-{payment}"), "business_id": p.shop,
         "amount": amount, "currency": "RUB", "member_id": member.member_id } })
 }
 
 fn deliver(p: &Program, body: &Value, offset: i64) -> TestResponse {
-    let raw = body.to_string();
-    p.app
-        .client
-        .post("/webhooks/payments/generic")
-        .header(
-            "krug-signature",
-            &signature::sign(SECRET, now() + offset, raw.as_bytes()),
-        )
-        .raw_json(raw)
-        .send()
+    krug_e2e::deliver_generic(&p.app.client, SECRET, body.to_string(), offset)
 }
 
 fn list(p: &Program, query: &str) -> Value {
