@@ -545,10 +545,10 @@ def referral_scenarios(port, sms, conns, duration, tmp, state, keys):
     verified against the cached JWKS, then a purchase with points)."""
     import sqlite3
     import uuid
-    token = login(port, sms, 700_000)
+    token = login(port, sms, 900_000)
     status, me = call(port, "GET", "/api/v1/referrals/me", token=token)
     assert status == 200, me
-    buyer = login(port, sms, 700_001)
+    buyer = login(port, sms, 900_001)
     status, profile = call(port, "PATCH", "/api/v1/me", {"email": "bench-buyer@shop.ru"}, token=buyer)
     assert status == 200, profile
     now = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
