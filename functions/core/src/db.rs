@@ -153,6 +153,17 @@ impl<'a> Row<'a> {
         }
     }
 
+    /// A nullable number (integers widen to floats).
+    pub fn opt_f64(&self, column: &str) -> Result<Option<f64>, StoreError> {
+        match self.value(column)? {
+            SqlValue::Null => Ok(None),
+            SqlValue::Real(f) => Ok(Some(*f)),
+            #[allow(clippy::cast_precision_loss)]
+            SqlValue::Integer(i) => Ok(Some(*i as f64)),
+            other => Err(Self::mismatch(column, "number or null", other)),
+        }
+    }
+
     /// An integer read as a boolean (0 = false).
     pub fn bool(&self, column: &str) -> Result<bool, StoreError> {
         Ok(self.i64(column)? != 0)

@@ -11,9 +11,11 @@
 //! HTTP status in exactly one place.
 #![warn(missing_docs)]
 
+pub mod analytics;
 pub mod audit;
 pub mod auth;
 pub mod crypto;
+pub mod csv;
 pub mod db;
 pub mod error;
 pub mod events;

@@ -68,6 +68,18 @@ pub fn all() -> Vec<Job> {
         run: krug_core::preorders::jobs::fulfil_job,
     });
     jobs.push(Job {
+        name: "analytics-nightly",
+        description: "Scores every business's customers (RFM, usual gap between visits), finds win-win chains and cross-business links, computes the north-star metric.",
+        schedule: Schedule::Daily { hour: 1, minute: 0 },
+        run: krug_core::analytics::nightly_job,
+    });
+    jobs.push(Job {
+        name: "rebuild-analytics",
+        description: "Recomputes the analytics rollups from purchases and commissions (identical to what the purchase pipeline keeps; repairs any drift). Weekly, and on demand.",
+        schedule: Schedule::Every { minutes: 10_080 },
+        run: krug_core::analytics::rebuild_job,
+    });
+    jobs.push(Job {
         name: "events-expire-holds",
         description: "Releases unpaid event seats whose 30-minute payment hold has lapsed and promotes the waitlist into them.",
         schedule: Schedule::Every { minutes: 1 },

@@ -40,4 +40,4 @@ pub use json::{json_response, no_content, parse_json, parse_json_bytes};
 pub use ports::{SpinClock, SpinHttp, SpinKv, SpinRandom, SpinSql, SpinVariables};
 pub use referral::settle_referral;
 pub use request::{Limits, Req};
-pub use serve::{health, serve};
+pub use serve::{health, serve, serve_streaming, Outcome, Streamed};

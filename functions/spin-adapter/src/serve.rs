@@ -4,7 +4,8 @@ use std::time::Instant;
 
 use krug_core::ports::Random;
 use serde_json::json;
-use spin_sdk::http::{IncomingRequest, Response};
+use futures::SinkExt;
+use spin_sdk::http::{Fields, IncomingRequest, OutgoingResponse, Response, ResponseOutparam};
 
 use crate::{
     ctx::Ctx,
@@ -58,6 +59,141 @@ pub async fn serve(
         cause: cause.as_deref(),
     });
     response
+}
+
+/// A response whose body is produced in pages while it is sent.
+pub struct Streamed<'c> {
+    /// `content-type`.
+    pub content_type: &'static str,
+    /// Other headers (e.g. `content-disposition`).
+    pub headers: Vec<(String, String)>,
+    /// The next chunk of the body; `Ok(None)` ends it. An error after the
+    /// first chunk can only cut the body short (the status is sent); it is
+    /// logged with its cause.
+    pub next: Box<dyn FnMut() -> Result<Option<Vec<u8>>, ApiError> + 'c>,
+}
+
+/// What a streaming-capable route answers.
+pub enum Outcome<'c> {
+    /// A whole response.
+    Full(Response),
+    /// A 200 whose body is streamed.
+    Stream(Streamed<'c>),
+}
+
+/// Like [`serve`], for components with a route whose body is too large to
+/// build in memory: `route` may answer [`Outcome::Stream`], whose chunks
+/// are written to the response as they are produced. Errors before the
+/// first chunk are ordinary JSON errors.
+pub async fn serve_streaming(
+    component: &'static str,
+    incoming: IncomingRequest,
+    out: ResponseOutparam,
+    limits: Limits,
+    route: impl for<'c> FnOnce(&'c Ctx, &'c Req) -> Result<Outcome<'c>, ApiError>,
+) {
+    let started = Instant::now();
+    let method = incoming.method().to_string();
+    let path = incoming
+        .path_with_query()
+        .unwrap_or_default()
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let ctx = Ctx::new(component, request_id(&incoming));
+    let req = Req::read(incoming, limits).await;
+    let result = match &req {
+        Ok(req) => route(&ctx, req),
+        Err(e) => Err(e.clone()),
+    };
+    let log = |status: u16, code: Option<&str>, cause: Option<&str>| {
+        access(&AccessLog {
+            component,
+            request_id: ctx.request_id(),
+            method: &method,
+            path: &path,
+            status,
+            duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+            code,
+            cause,
+        });
+    };
+    let mut stream = match result {
+        Ok(Outcome::Stream(stream)) => stream,
+        Ok(Outcome::Full(mut response)) => {
+            response.set_header("x-request-id", ctx.request_id());
+            log(*response.status(), None, None);
+            send_whole(out, response).await;
+            return;
+        }
+        Err(err) => {
+            let (code, cause) = (err.code().to_string(), err.cause().map(str::to_string));
+            let mut response = err.into_response();
+            response.set_header("x-request-id", ctx.request_id());
+            log(*response.status(), Some(&code), cause.as_deref());
+            send_whole(out, response).await;
+            return;
+        }
+    };
+    // The first chunk decides between a clean error and a 200.
+    let first = match (stream.next)() {
+        Ok(chunk) => chunk,
+        Err(err) => {
+            let (code, cause) = (err.code().to_string(), err.cause().map(str::to_string));
+            let mut response = err.into_response();
+            response.set_header("x-request-id", ctx.request_id());
+            log(*response.status(), Some(&code), cause.as_deref());
+            send_whole(out, response).await;
+            return;
+        }
+    };
+    let mut headers = vec![
+        ("content-type".to_string(), stream.content_type.as_bytes().to_vec()),
+        ("x-request-id".to_string(), ctx.request_id().as_bytes().to_vec()),
+    ];
+    headers.extend(stream.headers.iter().map(|(k, v)| (k.clone(), v.as_bytes().to_vec())));
+    let Ok(fields) = Fields::from_list(&headers) else {
+        log(500, Some("INTERNAL"), Some("invalid stream headers"));
+        send_whole(out, ApiError::internal("invalid stream headers").into_response()).await;
+        return;
+    };
+    let response = OutgoingResponse::new(fields);
+    let _ = response.set_status_code(200);
+    let mut body = response.take_body();
+    out.set(response);
+    let mut chunk = first;
+    let mut failure: Option<String> = None;
+    while let Some(bytes) = chunk {
+        if let Err(e) = body.send(bytes).await {
+            failure = Some(format!("client went away: {e}"));
+            break;
+        }
+        chunk = match (stream.next)() {
+            Ok(c) => c,
+            Err(err) => {
+                failure = Some(err.cause().unwrap_or(err.code()).to_string());
+                break;
+            }
+        };
+    }
+    let _ = body.close().await;
+    match failure {
+        None => log(200, None, None),
+        Some(cause) => log(200, Some("STREAM_ABORTED"), Some(&cause)),
+    }
+}
+
+async fn send_whole(out: ResponseOutparam, mut response: Response) {
+    let body = std::mem::take(response.body_mut());
+    match OutgoingResponse::try_from(response) {
+        Ok(outgoing) => {
+            if let Err(e) = out.set_with_body(outgoing, body).await {
+                eprintln!("could not send the response: {e}");
+            }
+        }
+        Err(e) => eprintln!("could not convert the response: {e}"),
+    }
 }
 
 // Keep a caller-supplied id when it is sane, so traces join across services.

@@ -90,6 +90,7 @@ pub fn record(
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         &params![id.as_str(), business_id, purchase_id, refund_id, amount, rate_bp, signed, ts(now)],
     )?;
+    crate::analytics::rollup::on_commission(tx, business_id, purchase_id, &ts(now), signed)?;
     Ok(Some(Commission {
         id,
         rate_bp,

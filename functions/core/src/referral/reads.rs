@@ -292,16 +292,6 @@ pub fn list(
     Ok(Listed { page, totals })
 }
 
-fn csv_field(out: &mut String, v: &str) {
-    if v.contains([',', '"', '\r', '\n']) {
-        out.push('"');
-        out.push_str(&v.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(v);
-    }
-}
-
 /// The CSV export's columns, in order.
 pub const CSV_COLUMNS: [&str; 14] = [
     "id",
@@ -325,9 +315,8 @@ pub const CSV_COLUMNS: [&str; 14] = [
 /// opens it as UTF-8; newest first, at most [`MAX_EXPORT_ROWS`] rows, read
 /// in pages of 500.
 pub fn export_csv(sql: &dyn Sql, filter: &Filter) -> Result<String, StoreError> {
-    let mut out = String::from("\u{feff}");
-    out.push_str(&CSV_COLUMNS.join(","));
-    out.push_str("\r\n");
+    let mut out = String::from(crate::csv::BOM);
+    crate::csv::push_row(&mut out, &CSV_COLUMNS);
     let mut cursor: Option<Cursor> = None;
     let mut written = 0u32;
     loop {
@@ -354,13 +343,7 @@ pub fn export_csv(sql: &dyn Sql, filter: &Filter) -> Result<String, StoreError> 
                 v.referred_points.to_string(),
                 v.rewarded_at.clone().unwrap_or_default(),
             ];
-            for (i, f) in fields.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                csv_field(&mut out, f);
-            }
-            out.push_str("\r\n");
+            crate::csv::push_row(&mut out, &fields);
         }
         written += u32::try_from(listed.page.items.len()).unwrap_or(u32::MAX);
         match listed.page.next_cursor {

@@ -43,7 +43,8 @@ pub enum Source {
 }
 
 impl Source {
-    fn as_str(self) -> &'static str {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
         match self {
             Source::Pos => "pos",
             Source::Webhook => "webhook",
@@ -221,6 +222,17 @@ pub fn record(
         )?,
         None => 0,
     };
+    crate::analytics::rollup::on_purchase(
+        tx,
+        &crate::analytics::rollup::Sale {
+            business_id: &p.business.id,
+            member_id: &p.member.id,
+            source: p.source.as_str(),
+            paid_at: &ts(now),
+            amount: p.amount,
+            ecosystem: p.coupon_code.is_some(),
+        },
+    )?;
     let coupons_issued = crate::promo::coupons::issue_for_purchase(
         tx,
         now,
@@ -652,6 +664,7 @@ pub fn refund(
             ts(now)
         ],
     )?;
+    crate::analytics::rollup::on_refund(tx, &r.purchase_id, r.amount)?;
     let budget_delta = cashback::events_budget_share(amount - refunded_after)
         - cashback::events_budget_share(amount - refunded_before);
     add_to_budget(
