@@ -79,12 +79,18 @@ fn refund(w: &World, purchase_id: &str, amount: i64) {
 fn rollups(w: &World) -> Vec<Vec<SqlValue>> {
     let mut out = w
         .sql
-        .execute("SELECT * FROM analytics_daily ORDER BY business_id, day, source", &[])
+        .execute(
+            "SELECT * FROM analytics_daily ORDER BY business_id, day, source",
+            &[],
+        )
         .unwrap()
         .rows;
     out.extend(
         w.sql
-            .execute("SELECT * FROM analytics_customers ORDER BY business_id, member_id", &[])
+            .execute(
+                "SELECT * FROM analytics_customers ORDER BY business_id, member_id",
+                &[],
+            )
             .unwrap()
             .rows,
     );
@@ -94,7 +100,11 @@ fn rollups(w: &World) -> Vec<Vec<SqlValue>> {
 fn assert_rebuild_matches(w: &World) {
     let kept = rollups(w);
     immediate(&w.sql, rollup::rebuild).unwrap();
-    assert_eq!(rollups(w), kept, "rebuild differs from the incremental rollups");
+    assert_eq!(
+        rollups(w),
+        kept,
+        "rebuild differs from the incremental rollups"
+    );
 }
 
 /// The club of the hand-computed fixture. Days are offsets from t0
@@ -139,14 +149,23 @@ fn club() -> Club {
     let start = t0();
     let mut m5_at_a = String::new();
     for (day, i, biz, amount) in plan {
-        w.clock.set(start + Duration::days(day) + Duration::minutes(i64::try_from(i).unwrap()));
+        w.clock
+            .set(start + Duration::days(day) + Duration::minutes(i64::try_from(i).unwrap()));
         let id = buy_as(&w, &m[i], biz, amount, Some("Стрижка и укладка"));
         if i == 5 && biz.id == a.id {
             m5_at_a = id;
         }
     }
     w.clock.set(start + Duration::days(30) + Duration::hours(1));
-    Club { w, a, b, c, d, m, m5_at_a }
+    Club {
+        w,
+        a,
+        b,
+        c,
+        d,
+        m,
+        m5_at_a,
+    }
 }
 
 fn period() -> Period {
@@ -164,18 +183,30 @@ fn overview_counts_revenue_new_and_returning_customers() {
     assert_eq!(o.current.total_revenue, 950_000);
     assert_eq!(o.current.total_transactions, 10);
     assert_eq!(o.current.avg_check, 95_000);
-    assert_eq!(o.current.new_customers, 8, "m0-m6 and m8; m7 bought before the period");
+    assert_eq!(
+        o.current.new_customers, 8,
+        "m0-m6 and m8; m7 bought before the period"
+    );
     assert_eq!(o.current.returning_customers, 1, "m7");
     assert_eq!(o.current.revenue_from_ecosystem, 0);
-    assert_eq!(o.previous_period.total_revenue, 0, "m7's day -40 is before the previous 30 days");
+    assert_eq!(
+        o.previous_period.total_revenue, 0,
+        "m7's day -40 is before the previous 30 days"
+    );
     assert_eq!(o.previous_period.period.days(), 30);
 
     // A full refund takes the purchase out of every figure, and m5 stops
     // being a customer at all.
     refund(&k.w, &k.m5_at_a, 100_000);
     let o = reports::overview(&k.w.sql, &k.a.id, period()).unwrap();
-    assert_eq!((o.current.total_revenue, o.current.total_transactions), (850_000, 9));
-    assert_eq!((o.current.new_customers, o.current.returning_customers), (7, 1));
+    assert_eq!(
+        (o.current.total_revenue, o.current.total_transactions),
+        (850_000, 9)
+    );
+    assert_eq!(
+        (o.current.new_customers, o.current.returning_customers),
+        (7, 1)
+    );
     assert_rebuild_matches(&k.w);
 }
 
@@ -187,11 +218,24 @@ fn sources_and_destinations_follow_members_between_businesses() {
     let got: Vec<(&str, i64, i64, f64)> = s
         .sources
         .iter()
-        .map(|x| (x.source_business_id.as_str(), x.customers_count, x.revenue, x.conversion_rate))
+        .map(|x| {
+            (
+                x.source_business_id.as_str(),
+                x.customers_count,
+                x.revenue,
+                x.conversion_rate,
+            )
+        })
         .collect();
     // m4 and m5 came from B (6 customers there in the period); m8 from the
     // clinic D (its only customer), named and counted, nothing more.
-    assert_eq!(got, vec![(k.b.id.as_str(), 2, 200_000, 0.3333), (k.d.id.as_str(), 1, 100_000, 1.0)]);
+    assert_eq!(
+        got,
+        vec![
+            (k.b.id.as_str(), 2, 200_000, 0.3333),
+            (k.d.id.as_str(), 1, 100_000, 1.0)
+        ]
+    );
     assert_eq!((s.direct.customers_count, s.direct.revenue), (5, 550_000));
 
     let d = reports::destinations(&k.w.sql, &k.a.id, period()).unwrap();
@@ -199,7 +243,12 @@ fn sources_and_destinations_follow_members_between_businesses() {
     assert_eq!(d.destinations.len(), 1);
     let first = &d.destinations[0];
     assert_eq!(
-        (first.destination_business_id.as_str(), first.customers_count, first.revenue, first.conversion_rate),
+        (
+            first.destination_business_id.as_str(),
+            first.customers_count,
+            first.revenue,
+            first.conversion_rate
+        ),
         (k.b.id.as_str(), 4, 120_000, 0.4444)
     );
     assert_eq!(d.no_next_purchase, 5);
@@ -218,7 +267,10 @@ fn nightly_finds_chains_links_north_star_rfm_and_churn() {
     let ids: Vec<&str> = chain.businesses.iter().map(|b| b.id.as_str()).collect();
     assert_eq!(ids, vec![k.a.id.as_str(), k.b.id.as_str(), k.c.id.as_str()]);
     assert_eq!((chain.frequency, chain.avg_ltv), (4, 150_000));
-    assert!(reports::chains(&k.w.sql, &k.d.id).unwrap().chains.is_empty());
+    assert!(reports::chains(&k.w.sql, &k.d.id)
+        .unwrap()
+        .chains
+        .is_empty());
 
     let dash = club::dashboard(&k.w.sql, period(), k.w.now()).unwrap();
     let links: Vec<(&str, &str, i64)> = dash
@@ -236,19 +288,31 @@ fn nightly_finds_chains_links_north_star_rfm_and_churn() {
     assert_eq!((ns.active_members, ns.value), (12, 0.5833));
     assert_eq!(ns.previous_value, 0.0, "only m7 bought, in one category");
     assert_eq!(dash.members_total, 12);
-    assert_eq!(dash.total_revenue, 950_000 + 6 * 30_000 + 7 * 20_000 + 400_000);
+    assert_eq!(
+        dash.total_revenue,
+        950_000 + 6 * 30_000 + 7 * 20_000 + 400_000
+    );
 
     let rfm = reports::rfm(&k.w.sql, &k.a.id).unwrap();
     assert_eq!(rfm.customers, 9);
     assert_eq!(rfm.segments.len(), 7);
-    let count = |name: &str| rfm.segments.iter().find(|s| s.segment == name).unwrap().count;
+    let count = |name: &str| {
+        rfm.segments
+            .iter()
+            .find(|s| s.segment == name)
+            .unwrap()
+            .count
+    };
     assert_eq!(rfm.segments.iter().map(|s| s.count).sum::<i64>(), 9);
     // m6 and m7 bought twice (F 4 by mid-rank: 7 of 9 below them);
     // m6's last visit is the most recent (R 4) → Champions.
     assert_eq!(count("Champions"), 1);
     // m7: R 3, F 4 → Loyal; m4, m5 (R 3) and m8 (R 4) bought once (F 2)
     // → Potential; m0-m3 are the least recent (R 1, F 2) → Lost.
-    assert_eq!((count("Loyal"), count("Potential"), count("Lost")), (1, 3, 4));
+    assert_eq!(
+        (count("Loyal"), count("Potential"), count("Lost")),
+        (1, 3, 4)
+    );
 
     let churn = reports::churn_risk(&k.w.sql, &k.a.id, k.w.now(), 50).unwrap();
     // m6: visits on days 1 and 10 (gap 9), away 20 days → ratio 2.2.
@@ -256,18 +320,32 @@ fn nightly_finds_chains_links_north_star_rfm_and_churn() {
     let at_risk = &churn.items[0];
     assert_eq!(at_risk.member_id, k.m[6].id);
     assert_eq!(at_risk.first_name.as_deref(), Some("Anna"));
-    assert_eq!((at_risk.days_since_last_visit, at_risk.usual_gap_days), (20, 9.0));
+    assert_eq!(
+        (at_risk.days_since_last_visit, at_risk.usual_gap_days),
+        (20, 9.0)
+    );
     assert_eq!(at_risk.churn_probability, 0.61);
 }
 
 #[test]
 fn quartile_edges_and_segments() {
     assert!(quartile_scores(&[]).is_empty());
-    assert_eq!(quartile_scores(&[5]), vec![3], "one value sits in the middle");
+    assert_eq!(
+        quartile_scores(&[5]),
+        vec![3],
+        "one value sits in the middle"
+    );
     assert_eq!(quartile_scores(&[1, 2, 3, 4]), vec![1, 2, 3, 4]);
     assert_eq!(quartile_scores(&[4, 3, 2, 1]), vec![4, 3, 2, 1]);
-    assert_eq!(quartile_scores(&[7, 7, 7, 7]), vec![3, 3, 3, 3], "ties share a score");
-    assert_eq!(quartile_scores(&[1, 2, 3, 4, 5, 6, 7, 8]), vec![1, 1, 2, 2, 3, 3, 4, 4]);
+    assert_eq!(
+        quartile_scores(&[7, 7, 7, 7]),
+        vec![3, 3, 3, 3],
+        "ties share a score"
+    );
+    assert_eq!(
+        quartile_scores(&[1, 2, 3, 4, 5, 6, 7, 8]),
+        vec![1, 1, 2, 2, 3, 3, 4, 4]
+    );
     assert_eq!(quartile_scores(&[1, 1, 1, 9]), vec![2, 2, 2, 4]);
     assert_eq!(Segment::of(4, 4), Segment::Champions);
     assert_eq!(Segment::of(3, 4), Segment::Loyal);
@@ -280,7 +358,10 @@ fn quartile_edges_and_segments() {
     let day = |d: u32| NaiveDate::from_ymd_opt(2026, 1, d).unwrap();
     assert_eq!(nightly::median_gap(&[day(1)]), None);
     assert_eq!(nightly::median_gap(&[day(1), day(4), day(6)]), Some(2.5));
-    assert_eq!(nightly::median_gap(&[day(1), day(2), day(10), day(11)]), Some(1.0));
+    assert_eq!(
+        nightly::median_gap(&[day(1), day(2), day(10), day(11)]),
+        Some(1.0)
+    );
 }
 
 #[test]
@@ -299,18 +380,29 @@ fn periods_are_checked() {
     assert_eq!((p.days(), p.to), (30, now.date_naive()));
     assert_eq!(p.previous().days(), 30);
     assert_eq!(p.previous().to, p.from - Duration::days(1));
-    let code = |from: Option<&str>, to: Option<&str>| Period::parse(from, to, now).unwrap_err().code;
-    assert_eq!(code(Some("2026-02-01"), Some("2026-01-01")), "INVALID_PERIOD");
-    assert_eq!(code(Some("2023-01-01"), Some("2026-01-10")), "INVALID_PERIOD");
+    let code =
+        |from: Option<&str>, to: Option<&str>| Period::parse(from, to, now).unwrap_err().code;
+    assert_eq!(
+        code(Some("2026-02-01"), Some("2026-01-01")),
+        "INVALID_PERIOD"
+    );
+    assert_eq!(
+        code(Some("2023-01-01"), Some("2026-01-10")),
+        "INVALID_PERIOD"
+    );
     assert_eq!(code(Some("01.02.2026"), None), "INVALID_FIELD");
     assert_eq!(code(None, Some("2026-02-30")), "INVALID_FIELD");
-    assert!(Period::parse(Some("2023-01-11"), Some("2026-01-10"), now).is_ok(), "1096 days is the limit");
+    assert!(
+        Period::parse(Some("2023-01-11"), Some("2026-01-10"), now).is_ok(),
+        "1096 days is the limit"
+    );
 }
 
 #[test]
 fn unknown_business_is_not_found() {
     let k = club();
-    let e = reports::overview(&k.w.sql, "01890a5d-ac96-774b-bcce-b302099a8057", period()).unwrap_err();
+    let e =
+        reports::overview(&k.w.sql, "01890a5d-ac96-774b-bcce-b302099a8057", period()).unwrap_err();
     assert_eq!(e.code(), "BUSINESS_NOT_FOUND");
 }
 
@@ -324,7 +416,8 @@ fn export_pages_sum_to_the_overview_and_hide_medical_details() {
     let mut cursor = None;
     let mut pages = 0;
     loop {
-        let (chunk, next) = export::page(&k.w.sql, &k.a.id, false, period(), cursor.as_ref(), 3).unwrap();
+        let (chunk, next) =
+            export::page(&k.w.sql, &k.a.id, false, period(), cursor.as_ref(), 3).unwrap();
         csv.push_str(&chunk);
         pages += 1;
         match next {
@@ -344,7 +437,10 @@ fn export_pages_sum_to_the_overview_and_hide_medical_details() {
 
     // The clinic: the description was never stored, and is never written.
     let (medical_csv, _) = export::page(&k.w.sql, &k.d.id, true, period(), None, 100).unwrap();
-    assert_eq!(medical_csv.split("\r\n").filter(|l| !l.is_empty()).count(), 1);
+    assert_eq!(
+        medical_csv.split("\r\n").filter(|l| !l.is_empty()).count(),
+        1
+    );
     assert!(!medical_csv.contains("Стрижка"));
     assert_eq!(
         k.w.count(&format!(
@@ -369,19 +465,39 @@ fn metrics_render_every_family_with_help_and_type() {
         "krug_outbox_pending",
         "krug_referrals",
     ] {
-        assert!(text.contains(&format!("# HELP {family} ")), "{family} has no HELP");
-        assert!(text.contains(&format!("# TYPE {family} ")), "{family} has no TYPE");
+        assert!(
+            text.contains(&format!("# HELP {family} ")),
+            "{family} has no HELP"
+        );
+        assert!(
+            text.contains(&format!("# TYPE {family} ")),
+            "{family} has no TYPE"
+        );
     }
-    assert!(text.contains("krug_purchases_total{source=\"pos\"} 25\n"), "{text}");
+    assert!(
+        text.contains("krug_purchases_total{source=\"pos\"} 25\n"),
+        "{text}"
+    );
     assert!(text.contains("krug_members{tier=\"insider\"}"));
 }
 
 #[derive(Debug, Clone)]
 enum Op {
-    Buy { member: usize, business: usize, amount: i64 },
-    Refund { pick: usize, share: u8 },
-    Commission { pick: usize },
-    Wait { hours: i64 },
+    Buy {
+        member: usize,
+        business: usize,
+        amount: i64,
+    },
+    Refund {
+        pick: usize,
+        share: u8,
+    },
+    Commission {
+        pick: usize,
+    },
+    Wait {
+        hours: i64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {

@@ -2,9 +2,9 @@
 
 use std::time::Instant;
 
+use futures::SinkExt;
 use krug_core::ports::Random;
 use serde_json::json;
-use futures::SinkExt;
 use spin_sdk::http::{Fields, IncomingRequest, OutgoingResponse, Response, ResponseOutparam};
 
 use crate::{
@@ -149,13 +149,28 @@ pub async fn serve_streaming(
         }
     };
     let mut headers = vec![
-        ("content-type".to_string(), stream.content_type.as_bytes().to_vec()),
-        ("x-request-id".to_string(), ctx.request_id().as_bytes().to_vec()),
+        (
+            "content-type".to_string(),
+            stream.content_type.as_bytes().to_vec(),
+        ),
+        (
+            "x-request-id".to_string(),
+            ctx.request_id().as_bytes().to_vec(),
+        ),
     ];
-    headers.extend(stream.headers.iter().map(|(k, v)| (k.clone(), v.as_bytes().to_vec())));
+    headers.extend(
+        stream
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_bytes().to_vec())),
+    );
     let Ok(fields) = Fields::from_list(&headers) else {
         log(500, Some("INTERNAL"), Some("invalid stream headers"));
-        send_whole(out, ApiError::internal("invalid stream headers").into_response()).await;
+        send_whole(
+            out,
+            ApiError::internal("invalid stream headers").into_response(),
+        )
+        .await;
         return;
     };
     let response = OutgoingResponse::new(fields);

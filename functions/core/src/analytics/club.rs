@@ -63,7 +63,11 @@ pub struct Club {
 }
 
 /// Builds the dashboard for `period` as of `now`.
-pub fn dashboard(sql: &dyn Sql, period: Period, now: DateTime<Utc>) -> Result<Club, AnalyticsError> {
+pub fn dashboard(
+    sql: &dyn Sql,
+    period: Period,
+    now: DateTime<Utc>,
+) -> Result<Club, AnalyticsError> {
     let mut members_by_tier: BTreeMap<&'static str, i64> =
         Tier::ALL.iter().map(|t| (t.as_str(), 0)).collect();
     let tiers = sql.execute(

@@ -96,6 +96,10 @@ pub fn page(
             id: pid,
         });
     }
-    let next = if rows.len() == limit as usize { last } else { None };
+    let next = if rows.len() == limit as usize {
+        last
+    } else {
+        None
+    };
     Ok((out, next))
 }

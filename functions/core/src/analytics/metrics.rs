@@ -133,7 +133,10 @@ pub fn render(sql: &dyn Sql) -> Result<String, StoreError> {
         .iter()
         .map(|r| {
             Ok((
-                vec![("provider", r.text("provider")?), ("outcome", r.text("outcome")?)],
+                vec![
+                    ("provider", r.text("provider")?),
+                    ("outcome", r.text("outcome")?),
+                ],
                 r.i64("count")?,
             ))
         })

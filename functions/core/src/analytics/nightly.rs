@@ -323,7 +323,11 @@ struct Paths {
 }
 
 /// One member's purchases in the window, in time order.
-fn follow_member(paths: &mut Paths, visits: &[(String, DateTime<Utc>, i64, String)], now: DateTime<Utc>) {
+fn follow_member(
+    paths: &mut Paths,
+    visits: &[(String, DateTime<Utc>, i64, String)],
+    now: DateTime<Utc>,
+) {
     let ltv: i64 = visits.iter().map(|v| v.2).sum();
     // Consecutive purchases at one business are one visit run, timed by
     // its first purchase.
@@ -367,7 +371,10 @@ fn follow_member(paths: &mut Paths, visits: &[(String, DateTime<Utc>, i64, Strin
             .collect::<HashSet<_>>()
             .len()
     };
-    for (window, (from, to)) in [(&mut paths.current, (split, now)), (&mut paths.previous, (early, split))] {
+    for (window, (from, to)) in [
+        (&mut paths.current, (split, now)),
+        (&mut paths.previous, (early, split)),
+    ] {
         let n = cats(from, to);
         if n > 0 {
             window.0 += 1;
@@ -393,7 +400,10 @@ fn follow_members(sql: &dyn Sql, start: &str, now: DateTime<Utc>) -> Result<Path
             "SELECT DISTINCT member_id FROM purchases WHERE member_id > ? ORDER BY member_id LIMIT ?",
             &params![after.as_str(), i64::try_from(MEMBERS_PER_PAGE).unwrap_or(500)],
         )?;
-        let ids: Vec<String> = members.iter().map(|r| r.text("member_id")).collect::<Result<_, _>>()?;
+        let ids: Vec<String> = members
+            .iter()
+            .map(|r| r.text("member_id"))
+            .collect::<Result<_, _>>()?;
         let (Some(first), Some(last)) = (ids.first(), ids.last()) else {
             break;
         };
@@ -479,10 +489,18 @@ pub fn run(sql: &dyn Sql, now: DateTime<Utc>) -> Result<NightlyReport, StoreErro
     for (k, n, avg) in &chains {
         for id in k.iter() {
             let list = per_business.entry(id.as_str()).or_default();
-            if list.len() < TOP && !list.iter().any(|c| c.businesses.iter().map(|b| &b.id).eq(k.iter())) {
+            if list.len() < TOP
+                && !list
+                    .iter()
+                    .any(|c| c.businesses.iter().map(|b| &b.id).eq(k.iter()))
+            {
                 let businesses: Vec<Named> = k.iter().map(|b| named(&names, b)).collect();
                 list.push(Chain {
-                    pattern: businesses.iter().map(|b| b.name.as_str()).collect::<Vec<_>>().join(" → "),
+                    pattern: businesses
+                        .iter()
+                        .map(|b| b.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" → "),
                     businesses,
                     frequency: *n,
                     avg_ltv: *avg,
@@ -546,8 +564,10 @@ pub fn chains_of(
     sql: &dyn Sql,
     business_id: &str,
 ) -> Result<(Option<String>, Vec<Chain>), StoreError> {
-    Ok(match snapshot::<Vec<Chain>>(sql, &format!("chains:{business_id}"))? {
-        Some((at, chains)) => (Some(at), chains),
-        None => (None, Vec::new()),
-    })
+    Ok(
+        match snapshot::<Vec<Chain>>(sql, &format!("chains:{business_id}"))? {
+            Some((at, chains)) => (Some(at), chains),
+            None => (None, Vec::new()),
+        },
+    )
 }

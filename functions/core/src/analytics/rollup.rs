@@ -41,7 +41,8 @@ pub struct Sale<'a> {
 
 /// Adds a purchase just inserted.
 pub fn on_purchase(tx: &dyn Sql, s: &Sale<'_>) -> Result<(), StoreError> {
-    let (business_id, member_id, paid_at, amount) = (s.business_id, s.member_id, s.paid_at, s.amount);
+    let (business_id, member_id, paid_at, amount) =
+        (s.business_id, s.member_id, s.paid_at, s.amount);
     let eco = if s.ecosystem { amount } else { 0 };
     tx.execute(
         "INSERT INTO analytics_daily (business_id, day, source, purchases, revenue, transactions, ecosystem_revenue, commission) \

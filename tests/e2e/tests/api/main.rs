@@ -1,6 +1,7 @@
 //! End-to-end API tests through the local host. One binary, one module per
 //! capability, so the components are built and compiled once.
 
+mod analytics;
 mod auth;
 mod checkout;
 mod contract;
