@@ -183,8 +183,8 @@ def outbox_delivery(port, token, tg, limit_s=60.0):
     return tg.sent[0] - before, time.monotonic() - t0
 
 
-def call(port, method, path, body=None, token=None, source_ip=None, headers=None):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source_ip, 0) if source_ip else None)
+def call(port, method, path, body=None, token=None, source_ip=None, headers=None, timeout=10):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout, source_address=(source_ip, 0) if source_ip else None)
     hdrs = dict(headers or {})
     data = None
     if body is not None:
@@ -636,6 +636,74 @@ end
 """))
 
 
+def sign_token(jwt_secret, member_id, family_id, roles=("member",)):
+    """An access token as auth issues it, signed with the run's secret."""
+    import base64
+    import uuid
+
+    def b64(raw):
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    now = int(time.time())
+    claims = {"sub": member_id, "roles": list(roles), "sid": family_id, "iat": now, "exp": now + 3600, "jti": str(uuid.uuid4())}
+    head = b64(b'{"alg":"HS256","typ":"JWT"}') + "." + b64(json.dumps(claims).encode())
+    sig = hmac.new(jwt_secret.encode(), head.encode(), hashlib.sha256).digest()
+    return head + "." + b64(sig)
+
+
+ANALYTICS_CELLS = ("overview", "customer-sources", "customer-destinations", "win-win-chains", "rfm-segments", "churn-risk")
+
+
+def analytics_scenarios(port, conns, duration, tmp, state, jwt_secret, jobs_token, metrics_token):
+    """Analytics over a generated year: 1 000 000 purchases over 50
+    businesses and 20 000 members (scripts/gen_purchases.py, written
+    straight into the database), the rollups rebuilt and the nightly job
+    run through the app's own jobs (both timed), then every report of one
+    mid-sized business (default period: the last 30 days), the club
+    dashboard, a 30-day CSV export and /metrics, as an admin."""
+    import sqlite3
+    import uuid
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from gen_purchases import generate
+
+    db_path = os.path.join(state, "sqlite_db.db")
+    started = time.time()
+    businesses, n = generate(db_path, 1_000_000, 50, 20_000)
+    generated_s = time.time() - started
+    timings = {}
+    for job in ("rebuild-analytics", "analytics-nightly"):
+        started = time.time()
+        status, body = call(port, "POST", f"/internal/jobs/{job}", token=jobs_token, timeout=600)
+        assert status == 200, body
+        timings[job] = time.time() - started
+    db = sqlite3.connect(db_path, timeout=30)
+    admin, family = str(uuid.uuid4()), str(uuid.uuid4())
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+    db.execute("INSERT INTO members (id, first_name, created_at) VALUES (?, 'Bench', ?)", (admin, now))
+    db.execute("INSERT INTO login_families (id, member_id, created_at) VALUES (?, ?, ?)", (family, admin, now))
+    # The business with the median number of purchases in the last 30 days.
+    since = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime(time.time() - 30 * 86_400))
+    ranked = db.execute("SELECT business_id, COUNT(*) FROM purchases WHERE paid_at >= ? GROUP BY business_id ORDER BY 2",
+                        (since,)).fetchall()
+    biz, recent = ranked[len(ranked) // 2]
+    db.commit()
+    db.close()
+    token = sign_token(jwt_secret, admin, family, ("member", "admin"))
+    ANALYTICS_NOTES.append(f"Analytics data: {n} purchases generated in {generated_s:.1f} s; `rebuild-analytics` "
+                           f"over them {timings['rebuild-analytics']:.1f} s, `analytics-nightly` {timings['analytics-nightly']:.1f} s "
+                           f"(both through the host, as the scheduler runs them); the reports' business has {recent} purchases in the last 30 days.")
+    for cell in ANALYTICS_CELLS:
+        path = f"/api/v1/analytics/businesses/{biz}/{cell}"
+        yield (f"GET analytics {cell} (1M purchases, 30 days)", None, path, get_script(tmp, f"an-{cell}.lua", path, token))
+    yield ("GET /api/v1/analytics/club (1M purchases, 30 days)", None, "/api/v1/analytics/club",
+           get_script(tmp, "an-club.lua", "/api/v1/analytics/club", token))
+    path = f"/api/v1/analytics/businesses/{biz}/export?format=csv"
+    yield (f"GET analytics export (30 days, {recent} rows streamed)", conns[0], path, get_script(tmp, "an-export.lua", path, token))
+    yield ("GET /metrics (1M purchases, 20 000 members)", None, "/metrics", get_script(tmp, "an-metrics.lua", "/metrics", metrics_token))
+
+
+ANALYTICS_NOTES = []
+
+
 def event_scenarios(conns, duration, tmp, state, jwt_secret):
     """Events: POST /events/{id}/register on one popular event (100 seats,
     everyone after that waitlisted: every registration contends for the
@@ -644,19 +712,11 @@ def event_scenarios(conns, duration, tmp, state, jwt_secret):
     events. Members, their sessions and the events are seeded straight
     into the database; access tokens are signed here with the run's
     jwt_secret."""
-    import base64
     import sqlite3
     import uuid
 
-    def b64(raw):
-        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
     def token(member_id, family_id):
-        now = int(time.time())
-        claims = {"sub": member_id, "roles": ["member"], "sid": family_id, "iat": now, "exp": now + 3600, "jti": str(uuid.uuid4())}
-        head = b64(b'{"alg":"HS256","typ":"JWT"}') + "." + b64(json.dumps(claims).encode())
-        sig = hmac.new(jwt_secret.encode(), head.encode(), hashlib.sha256).digest()
-        return head + "." + b64(sig)
+        return sign_token(jwt_secret, member_id, family_id)
 
     def at(offset_s):
         return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() + offset_s)) + ".000000Z"
@@ -716,6 +776,7 @@ def main():
     env = dict(os.environ)
     env["SPIN_VARIABLE_JWT_SECRET"] = os.urandom(32).hex()
     env["SPIN_VARIABLE_JOBS_TOKEN"] = os.urandom(16).hex()
+    env["SPIN_VARIABLE_METRICS_TOKEN"] = os.urandom(16).hex()
     sms = SmsGateway()
     env["SPIN_VARIABLE_SMS_GATEWAY_URL"] = f"http://127.0.0.1:{sms.port}"
     # The second admin sets up the review cells (a phone gets one code a minute).
@@ -807,6 +868,15 @@ def main():
                 results.setdefault(name, {})[c] = wrk(base + path, c, args.duration, script)
                 peak_rss = max(peak_rss, rss_kb(host.p.pid)[0])
         shutil.rmtree(tmp, ignore_errors=True)
+    # Last: it fills the database with a year of purchases.
+    if not args.only or "analytics" in args.only.split(","):
+        tmp = tempfile.mkdtemp(prefix="krug-bench-lua-")
+        for name, only_c, path, script in analytics_scenarios(port, conns, args.duration, tmp, state, env["SPIN_VARIABLE_JWT_SECRET"],
+                                                              env["SPIN_VARIABLE_JOBS_TOKEN"], env["SPIN_VARIABLE_METRICS_TOKEN"]):
+            for c in [only_c] if only_c else conns:
+                results.setdefault(name, {})[c] = wrk(base + path, c, args.duration, script)
+                peak_rss = max(peak_rss, rss_kb(host.p.pid)[0])
+        shutil.rmtree(tmp, ignore_errors=True)
     _, hwm = rss_kb(host.p.pid)
     host.stop()
     sms.stop()
@@ -843,6 +913,8 @@ def main():
             read_ms = 1000 / flag_cell[c]["rps"] - 1000 / triv[c]["rps"]
             share = read_ms / (1000 / health[c]["rps"]) * 100
             say(f"Feature-flag read ({c} conns): {read_ms:.3f} ms per request = {share:.1f} % of the health route's per-request time")
+    for note in ANALYTICS_NOTES:
+        say(note)
     say(f"Cold start (process start → first 200, empty compile cache): {cold_ms:.0f} ms; warm (cached): {warm_ms:.0f} ms")
     say(f"Host RSS under load: peak sampled {peak_rss / 1024:.1f} MiB, high-water {hwm / 1024:.1f} MiB")
     say()

@@ -43,6 +43,8 @@ pub enum Schedule {
         /// Minute, 0–59.
         minute: u32,
     },
+    /// Never due by itself: run on demand only (the internal route).
+    OnDemand,
 }
 
 impl Schedule {
@@ -59,6 +61,7 @@ impl Schedule {
                 let due = (now.hour(), now.minute()) >= (hour, minute);
                 due.then(|| now.format("%Y-%m-%d").to_string())
             }
+            Schedule::OnDemand => None,
         }
     }
 }

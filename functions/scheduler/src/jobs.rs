@@ -75,8 +75,8 @@ pub fn all() -> Vec<Job> {
     });
     jobs.push(Job {
         name: "rebuild-analytics",
-        description: "Recomputes the analytics rollups from purchases and commissions (identical to what the purchase pipeline keeps; repairs any drift). Weekly, and on demand.",
-        schedule: Schedule::Every { minutes: 10_080 },
+        description: "Recomputes the analytics rollups from purchases and commissions, in one transaction (identical to what the purchase pipeline keeps; repairs a drift, fills the rollups after a bulk import). On demand only: it holds the write lock while it runs.",
+        schedule: Schedule::OnDemand,
         run: krug_core::analytics::rebuild_job,
     });
     jobs.push(Job {

@@ -284,7 +284,7 @@ pub fn destinations(
          SELECT n.business_id AS business_id, COUNT(*) AS customers, SUM(n.amount - n.refunded_amount) AS revenue \
          FROM c JOIN purchases n ON n.id = (SELECT p.id FROM purchases p WHERE p.member_id = c.member_id \
          AND p.paid_at > c.at AND p.business_id <> ? AND p.amount > p.refunded_amount \
-         ORDER BY p.paid_at, p.id LIMIT 1) \
+         ORDER BY p.paid_at LIMIT 1) \
          GROUP BY n.business_id",
         &params![
             business_id,
