@@ -334,6 +334,24 @@ impl<'de> Deserialize<'de> for Id {
     }
 }
 
+/// Capitals and digits without the look-alikes 0/O and 1/I: the alphabet
+/// of referral codes and of the vouchers the referral program issues.
+pub const CODE_ALPHABET: &[u8; 32] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+
+/// Validates a referral code as typed by a person (case-insensitive):
+/// eight characters of [`CODE_ALPHABET`], returned upper case.
+pub fn parse_referral_code(input: &str) -> Result<String, InvalidValue> {
+    let code = input.trim().to_ascii_uppercase();
+    if code.len() != 8 || !code.bytes().all(|b| CODE_ALPHABET.contains(&b)) {
+        return Err(InvalidValue::new(
+            "INVALID_REFERRAL_CODE",
+            "referral_code",
+            "referral code is 8 letters and digits",
+        ));
+    }
+    Ok(code)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,8 +3,7 @@
 //! `Idempotency-Key` and are replayed, not repeated, when retried.
 
 use krug_core::{
-    auth::{self, members, Need, Principal},
-    error::InvalidValue,
+    auth::{self, Need, Principal},
     idempotency, referral,
     types::{Id, Kopecks},
     wallet::{
@@ -153,7 +152,7 @@ pub fn purchase(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
         ref_code: b
             .ref_code
             .as_deref()
-            .map(|c| live_referral_code(ctx, c))
+            .map(|c| referral::rules::live_code(ctx.sql(), c, "ref_code"))
             .transpose()?,
     };
     let done = with_env(ctx, &till, |env| {
@@ -163,24 +162,6 @@ pub fn purchase(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
         settle_referral(ctx, id);
     }
     reply(done)
-}
-
-// A referral code as typed, which must belong to a member who has not
-// erased their data (422 `REFERRAL_CODE_UNKNOWN` otherwise).
-fn live_referral_code(ctx: &Ctx, raw: &str) -> Result<String, ApiError> {
-    let code = members::parse_referral_code(raw).map_err(|mut e| {
-        e.field = "ref_code".into();
-        e
-    })?;
-    match referral::rules::referrer_of(ctx.sql(), &code)? {
-        Some(_) => Ok(code),
-        None => Err(InvalidValue::new(
-            "REFERRAL_CODE_UNKNOWN",
-            "ref_code",
-            "no member has this referral code",
-        )
-        .into()),
-    }
 }
 
 /// `POST /pos/redemptions` → 201; needs a fresh QR token, never overdraws.

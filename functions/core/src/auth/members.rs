@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::principal::{Role, StaffRole};
-use super::secrets::{card_number, referral_code, REFERRAL_ALPHABET};
+use super::secrets::{card_number, referral_code};
 use super::{audit, refresh, Actor, AuthEnv, CONSENT_TEXT_VERSION};
 use crate::db::{immediate, ts};
 use crate::error::{ErrorClass, InvalidValue, UseCaseError};
@@ -106,18 +106,7 @@ pub fn staff_of(sql: &dyn Sql, member_id: &str) -> Result<Option<(String, StaffR
     }
 }
 
-/// Validates a referral code as typed by a person (case-insensitive).
-pub fn parse_referral_code(input: &str) -> Result<String, InvalidValue> {
-    let code = input.trim().to_ascii_uppercase();
-    if code.len() != 8 || !code.bytes().all(|b| REFERRAL_ALPHABET.contains(&b)) {
-        return Err(InvalidValue::new(
-            "INVALID_REFERRAL_CODE",
-            "referral_code",
-            "referral code is 8 letters and digits",
-        ));
-    }
-    Ok(code)
-}
+pub use crate::types::parse_referral_code;
 
 /// What registration needs besides the phone.
 #[derive(Debug, Clone, Default)]

@@ -16,7 +16,7 @@ pub const API_KEY_PREFIX: &str = "krug_pk_";
 pub const API_KEY_DISPLAY_LEN: usize = API_KEY_PREFIX.len() + 4;
 
 /// Referral codes use capitals and digits without the look-alikes 0/O, 1/I.
-pub const REFERRAL_ALPHABET: &[u8; 32] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+pub use crate::types::CODE_ALPHABET as REFERRAL_ALPHABET;
 
 /// A uniformly random six-digit code, `000000`–`999999`.
 pub fn otp_code(random: &dyn Random) -> String {

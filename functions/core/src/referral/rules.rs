@@ -167,6 +167,22 @@ pub fn referrer_of(tx: &dyn Sql, code: &str) -> Result<Option<String>, StoreErro
     .transpose()
 }
 
+/// A referral code as typed in a purchase body (`ref_code`): well formed
+/// and belonging to a member who has not erased their data, else 422
+/// `INVALID_REFERRAL_CODE` / `REFERRAL_CODE_UNKNOWN` on `field`.
+pub fn live_code(sql: &dyn Sql, raw: &str, field: &str) -> Result<String, ReferralError> {
+    let code = crate::types::parse_referral_code(raw).map_err(|e| e.at(field))?;
+    match referrer_of(sql, &code)? {
+        Some(_) => Ok(code),
+        None => Err(InvalidValue::new(
+            "REFERRAL_CODE_UNKNOWN",
+            field,
+            "no member has this referral code",
+        )
+        .into()),
+    }
+}
+
 /// What a capture did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Captured {
@@ -401,7 +417,7 @@ pub enum Released {
 }
 
 fn voucher_code(random: &dyn Random) -> String {
-    const ALPHABET: &[u8; 32] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+    use crate::types::CODE_ALPHABET as ALPHABET;
     let mut b = [0u8; 10];
     random.fill(&mut b);
     // 256 is a multiple of 32, so `% 32` is uniform.
