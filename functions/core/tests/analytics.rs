@@ -22,57 +22,19 @@ use krug_core::{
     error::UseCaseError,
     payments::commission,
     ports::{Sql as _, SqlValue},
-    wallet::{
-        cashback::Ratio,
-        member::{Business, Member},
-        purchases::{self, NewPurchase, NewRefund, Source},
-    },
+    wallet::member::{Business, Member},
 };
 use proptest::prelude::*;
-use support::{staff, t0, World};
+use support::{pos_sale, t0, World};
 
 fn buy_as(w: &World, m: &Member, b: &Business, amount: i64, description: Option<&str>) -> String {
-    immediate(&w.sql, |tx| {
-        purchases::record(
-            tx,
-            &w.clock,
-            &w.random,
-            &w.settings,
-            &NewPurchase {
-                member: m.clone(),
-                business: b.clone(),
-                amount,
-                category: None,
-                external_id: None,
-                description: description.map(str::to_string),
-                source: Source::Pos,
-                promo_multiplier: Ratio::ONE,
-                coupon_code: None,
-                actor: staff(),
-                request_id: None,
-                ref_code: None,
-            },
-        )
-    })
-    .unwrap()
-    .purchase_id
+    let mut sale = pos_sale(m, b, amount);
+    sale.description = description.map(str::to_string);
+    w.record(&sale).purchase_id
 }
 
 fn refund(w: &World, purchase_id: &str, amount: i64) {
-    immediate(&w.sql, |tx| {
-        purchases::refund(
-            tx,
-            &w.clock,
-            &w.random,
-            &NewRefund {
-                purchase_id: purchase_id.to_string(),
-                amount,
-                external_id: None,
-                actor: staff(),
-            },
-        )
-    })
-    .unwrap();
+    w.refund(purchase_id, amount, support::staff());
 }
 
 /// Every row of both rollups, in a stable order.

@@ -15,6 +15,60 @@ use crate::{
     request::{Limits, Req},
 };
 
+/// One request's bookkeeping: what the access-log line needs.
+struct Exchange {
+    component: &'static str,
+    started: Instant,
+    method: String,
+    path: String,
+}
+
+impl Exchange {
+    fn begin(component: &'static str, incoming: &IncomingRequest) -> Self {
+        Self {
+            component,
+            started: Instant::now(),
+            method: incoming.method().to_string(),
+            path: incoming
+                .path_with_query()
+                .unwrap_or_default()
+                .split('?')
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        }
+    }
+
+    fn log(&self, ctx: &Ctx, status: u16, code: Option<&str>, cause: Option<&str>) {
+        access(&AccessLog {
+            component: self.component,
+            request_id: ctx.request_id(),
+            method: &self.method,
+            path: &self.path,
+            status,
+            duration_ms: self.started.elapsed().as_secs_f64() * 1000.0,
+            code,
+            cause,
+        });
+    }
+
+    /// The response for `result` (errors mapped once, through [`ApiError`]),
+    /// with `x-request-id`, logged.
+    fn finish(&self, ctx: &Ctx, result: Result<Response, ApiError>) -> Response {
+        let (mut response, code, cause) = match result {
+            Ok(response) => (response, None, None),
+            Err(err) => {
+                let code = Some(err.code().to_string());
+                let cause = err.cause().map(str::to_string);
+                (err.into_response(), code, cause)
+            }
+        };
+        response.set_header("x-request-id", ctx.request_id());
+        self.log(ctx, *response.status(), code.as_deref(), cause.as_deref());
+        response
+    }
+}
+
 /// Reads `incoming` within `limits`, runs `route`, maps any error through
 /// [`ApiError`], adds `x-request-id`, and writes one access-log line.
 pub async fn serve(
@@ -23,42 +77,13 @@ pub async fn serve(
     limits: Limits,
     route: impl FnOnce(&Ctx, &Req) -> Result<Response, ApiError>,
 ) -> Response {
-    let started = Instant::now();
-    let method = incoming.method().to_string();
-    let path = incoming
-        .path_with_query()
-        .unwrap_or_default()
-        .split('?')
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    let request_id = request_id(&incoming);
-    let ctx = Ctx::new(component, request_id);
-
+    let exchange = Exchange::begin(component, &incoming);
+    let ctx = Ctx::new(component, request_id(&incoming));
     let result = match Req::read(incoming, limits).await {
         Ok(req) => route(&ctx, &req),
         Err(e) => Err(e),
     };
-    let (mut response, code, cause) = match result {
-        Ok(response) => (response, None, None),
-        Err(err) => {
-            let code = Some(err.code().to_string());
-            let cause = err.cause().map(str::to_string);
-            (err.into_response(), code, cause)
-        }
-    };
-    response.set_header("x-request-id", ctx.request_id());
-    access(&AccessLog {
-        component,
-        request_id: ctx.request_id(),
-        method: &method,
-        path: &path,
-        status: *response.status(),
-        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-        code: code.as_deref(),
-        cause: cause.as_deref(),
-    });
-    response
+    exchange.finish(&ctx, result)
 }
 
 /// A response whose body is produced in pages while it is sent.
@@ -92,61 +117,24 @@ pub async fn serve_streaming(
     limits: Limits,
     route: impl for<'c> FnOnce(&'c Ctx, &'c Req) -> Result<Outcome<'c>, ApiError>,
 ) {
-    let started = Instant::now();
-    let method = incoming.method().to_string();
-    let path = incoming
-        .path_with_query()
-        .unwrap_or_default()
-        .split('?')
-        .next()
-        .unwrap_or_default()
-        .to_string();
+    let exchange = Exchange::begin(component, &incoming);
     let ctx = Ctx::new(component, request_id(&incoming));
     let req = Req::read(incoming, limits).await;
     let result = match &req {
         Ok(req) => route(&ctx, req),
         Err(e) => Err(e.clone()),
     };
-    let log = |status: u16, code: Option<&str>, cause: Option<&str>| {
-        access(&AccessLog {
-            component,
-            request_id: ctx.request_id(),
-            method: &method,
-            path: &path,
-            status,
-            duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-            code,
-            cause,
-        });
-    };
     let mut stream = match result {
         Ok(Outcome::Stream(stream)) => stream,
-        Ok(Outcome::Full(mut response)) => {
-            response.set_header("x-request-id", ctx.request_id());
-            log(*response.status(), None, None);
-            send_whole(out, response).await;
-            return;
+        Ok(Outcome::Full(response)) => {
+            return send_whole(out, exchange.finish(&ctx, Ok(response))).await
         }
-        Err(err) => {
-            let (code, cause) = (err.code().to_string(), err.cause().map(str::to_string));
-            let mut response = err.into_response();
-            response.set_header("x-request-id", ctx.request_id());
-            log(*response.status(), Some(&code), cause.as_deref());
-            send_whole(out, response).await;
-            return;
-        }
+        Err(err) => return send_whole(out, exchange.finish(&ctx, Err(err))).await,
     };
     // The first chunk decides between a clean error and a 200.
     let first = match (stream.next)() {
         Ok(chunk) => chunk,
-        Err(err) => {
-            let (code, cause) = (err.code().to_string(), err.cause().map(str::to_string));
-            let mut response = err.into_response();
-            response.set_header("x-request-id", ctx.request_id());
-            log(*response.status(), Some(&code), cause.as_deref());
-            send_whole(out, response).await;
-            return;
-        }
+        Err(err) => return send_whole(out, exchange.finish(&ctx, Err(err))).await,
     };
     let mut headers = vec![
         (
@@ -165,13 +153,8 @@ pub async fn serve_streaming(
             .map(|(k, v)| (k.clone(), v.as_bytes().to_vec())),
     );
     let Ok(fields) = Fields::from_list(&headers) else {
-        log(500, Some("INTERNAL"), Some("invalid stream headers"));
-        send_whole(
-            out,
-            ApiError::internal("invalid stream headers").into_response(),
-        )
-        .await;
-        return;
+        let failed = Err(ApiError::internal("invalid stream headers"));
+        return send_whole(out, exchange.finish(&ctx, failed)).await;
     };
     let response = OutgoingResponse::new(fields);
     let _ = response.set_status_code(200);
@@ -194,8 +177,8 @@ pub async fn serve_streaming(
     }
     let _ = body.close().await;
     match failure {
-        None => log(200, None, None),
-        Some(cause) => log(200, Some("STREAM_ABORTED"), Some(&cause)),
+        None => exchange.log(&ctx, 200, None, None),
+        Some(cause) => exchange.log(&ctx, 200, Some("STREAM_ABORTED"), Some(&cause)),
     }
 }
 

@@ -91,6 +91,20 @@ pub fn ip_for(phone: &str) -> String {
 }
 
 impl AuthApp {
+    /// The member's card number, from their wallet.
+    pub fn card_number(&self, member: &Tokens) -> String {
+        let resp = self
+            .client
+            .get("/api/v1/wallet")
+            .bearer(&member.access)
+            .send();
+        assert_eq!(resp.status, 200, "wallet: {}", resp.text());
+        resp.json()["card_number"]
+            .as_str()
+            .expect("card number")
+            .to_string()
+    }
+
     /// The code of the latest SMS sent to `phone`, waiting up to 5 s.
     pub fn last_code(&self, phone: &str) -> String {
         let deadline = std::time::Instant::now() + Duration::from_secs(5);

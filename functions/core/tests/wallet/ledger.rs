@@ -8,14 +8,13 @@ use krug_core::{
     ports::Sql as _,
     ports::StoreError,
     wallet::{
-        cashback::Ratio,
         jobs,
         ledger::{self, Actor, Balance, CauseType, EntryKind, LedgerError, Posting},
-        purchases::{self, NewPurchase, NewRefund, Source},
+        purchases::{self, NewRefund},
     },
 };
 
-use crate::support::{staff, World};
+use crate::support::{pos_sale, World};
 
 fn admin() -> Actor {
     Actor {
@@ -176,47 +175,13 @@ fn buy(
     business: &krug_core::wallet::member::Business,
     amount: i64,
 ) -> purchases::Recorded {
-    let m = w.reload(member);
-    immediate(&w.sql, |tx| {
-        purchases::record(
-            tx,
-            &w.clock,
-            &w.random,
-            &w.settings,
-            &NewPurchase {
-                member: m.clone(),
-                business: business.clone(),
-                amount,
-                category: None,
-                external_id: None,
-                description: Some("haircut".into()),
-                source: Source::Pos,
-                promo_multiplier: Ratio::ONE,
-                coupon_code: None,
-                actor: staff(),
-                request_id: None,
-                ref_code: None,
-            },
-        )
-    })
-    .unwrap()
+    let mut sale = pos_sale(&w.reload(member), business, amount);
+    sale.description = Some("haircut".into());
+    w.record(&sale)
 }
 
 fn refund(w: &World, purchase_id: &str, amount: i64) -> purchases::Refunded {
-    immediate(&w.sql, |tx| {
-        purchases::refund(
-            tx,
-            &w.clock,
-            &w.random,
-            &NewRefund {
-                purchase_id: purchase_id.into(),
-                amount,
-                external_id: None,
-                actor: Actor::system(),
-            },
-        )
-    })
-    .unwrap()
+    w.refund(purchase_id, amount, Actor::system())
 }
 
 #[test]

@@ -4,15 +4,18 @@ use std::path::Path;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use krug_core::{
+    db::immediate,
     migrate,
     native::{ManualClock, NativeSql, SeqRandom, SystemClock},
     params,
     ports::{Clock, Sql},
     types::Id,
     wallet::{
+        cashback::Ratio,
         invariants,
         ledger::Actor,
         member::{self, Business, Member},
+        purchases::{self, NewPurchase, NewRefund, Recorded, Refunded, Source},
         qr::QrKey,
         WalletSettings,
     },
@@ -149,4 +152,50 @@ pub fn add_business(
     )
     .unwrap();
     member::business(sql, &id).unwrap().unwrap()
+}
+
+/// A plain POS sale by `member` at `business` (no promo, coupon or code).
+pub fn pos_sale(member: &Member, business: &Business, amount: i64) -> NewPurchase {
+    NewPurchase {
+        member: member.clone(),
+        business: business.clone(),
+        amount,
+        category: None,
+        external_id: None,
+        description: None,
+        source: Source::Pos,
+        promo_multiplier: Ratio::ONE,
+        coupon_code: None,
+        actor: staff(),
+        request_id: None,
+        ref_code: None,
+    }
+}
+
+impl World {
+    /// Records `sale` in its own transaction.
+    pub fn record(&self, sale: &NewPurchase) -> Recorded {
+        immediate(&self.sql, |tx| {
+            purchases::record(tx, &self.clock, &self.random, &self.settings, sale)
+        })
+        .unwrap()
+    }
+
+    /// Refunds `amount` of `purchase_id` as `actor`, in its own transaction.
+    pub fn refund(&self, purchase_id: &str, amount: i64, actor: Actor) -> Refunded {
+        immediate(&self.sql, |tx| {
+            purchases::refund(
+                tx,
+                &self.clock,
+                &self.random,
+                &NewRefund {
+                    purchase_id: purchase_id.to_string(),
+                    amount,
+                    external_id: None,
+                    actor: actor.clone(),
+                },
+            )
+        })
+        .unwrap()
+    }
 }

@@ -47,18 +47,6 @@ fn world() -> World {
     }
 }
 
-fn card_of(w: &World, member: &Tokens) -> String {
-    let resp = w
-        .club
-        .app
-        .client
-        .get("/api/v1/wallet")
-        .bearer(&member.access)
-        .send();
-    assert_eq!(resp.status, 200, "{}", resp.text());
-    resp.json()["card_number"].as_str().unwrap().to_string()
-}
-
 fn buy(w: &World, key: &str, card: &str, amount: i64) {
     let resp = w
         .club
@@ -99,13 +87,13 @@ fn report(w: &World, bearer: &str, business: &str, name: &str) -> Value {
 fn shop(w: &World) {
     for phone in ["+79994440011", "+79994440012", "+79994440013"] {
         let m = w.club.app.login(phone);
-        let card = card_of(w, &m);
+        let card = w.club.app.card_number(&m);
         buy(w, &w.club.key_a, &card, 100_000);
         buy(w, &w.key_b, &card, 30_000);
         buy(w, &w.key_c, &card, 20_000);
     }
     let m = w.club.app.login("+79994440014");
-    let card = card_of(w, &m);
+    let card = w.club.app.card_number(&m);
     buy(w, &w.key_b, &card, 30_000);
     buy(w, &w.club.key_a, &card, 50_000);
 }

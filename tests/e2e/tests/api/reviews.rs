@@ -44,19 +44,9 @@ fn snapshot(app: &AuthApp) -> Vec<i64> {
         .collect()
 }
 
-fn card_of(app: &AuthApp, member: &Tokens) -> String {
-    let resp = app
-        .client
-        .get("/api/v1/wallet")
-        .bearer(&member.access)
-        .send();
-    assert_eq!(resp.status, 200, "{}", resp.text());
-    resp.json()["card_number"].as_str().unwrap().to_string()
-}
-
 /// A purchase at the till with `items`; returns its id.
 fn buy(app: &AuthApp, bearer: &str, member: &Tokens, amount: i64, items: Value) -> String {
-    let card = card_of(app, member);
+    let card = app.card_number(member);
     let key = krug_e2e::random_hex(8);
     let resp = app
         .client
