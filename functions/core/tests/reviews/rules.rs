@@ -14,15 +14,14 @@ use krug_core::{
         ReviewError, ReviewSettings, Target, Unverified,
     },
     wallet::{
-        cashback::Ratio,
         ledger,
         lines::PurchaseLine,
         member::{Business, Member},
-        purchases::{self, NewPurchase, NewRefund, Source},
+        purchases::{self, NewRefund},
     },
 };
 
-use crate::support::{staff, World};
+use crate::support::{pos_sale, staff, World};
 
 fn line(sku: &str) -> PurchaseLine {
     PurchaseLine {
@@ -42,20 +41,7 @@ fn buy(w: &World, m: &Member, b: &Business, amount: i64, lines: &[PurchaseLine])
             &w.clock,
             &w.random,
             &w.settings,
-            &NewPurchase {
-                member: m.clone(),
-                business: b.clone(),
-                amount,
-                category: None,
-                external_id: None,
-                description: None,
-                source: Source::Pos,
-                promo_multiplier: Ratio::ONE,
-                coupon_code: None,
-                actor: staff(),
-                request_id: None,
-                ref_code: None,
-            },
+            &pos_sale(&m, b, amount),
             lines,
         )
     })

@@ -9,15 +9,14 @@ use krug_core::{
     params,
     ports::Sql as _,
     wallet::{
-        cashback::Ratio,
         jobs,
         member::Business,
-        purchases::{self, NewPurchase, Recorded, Source},
+        purchases::{self, Recorded},
         Category, Tier, WalletError,
     },
 };
 
-use crate::support::{staff, World};
+use crate::support::{pos_sale, World};
 
 fn record(
     w: &World,
@@ -27,28 +26,12 @@ fn record(
     category: Option<Category>,
     external_id: Option<&str>,
 ) -> Result<Recorded, WalletError> {
-    let m = w.reload(member);
+    let mut sale = pos_sale(&w.reload(member), business, amount);
+    sale.category = category;
+    sale.external_id = external_id.map(str::to_string);
+    sale.description = Some("root canal, tooth 36".into());
     immediate(&w.sql, |tx| {
-        purchases::record(
-            tx,
-            &w.clock,
-            &w.random,
-            &w.settings,
-            &NewPurchase {
-                member: m.clone(),
-                business: business.clone(),
-                amount,
-                category,
-                external_id: external_id.map(str::to_string),
-                description: Some("root canal, tooth 36".into()),
-                source: Source::Pos,
-                promo_multiplier: Ratio::ONE,
-                coupon_code: None,
-                actor: staff(),
-                request_id: None,
-                ref_code: None,
-            },
-        )
+        purchases::record(tx, &w.clock, &w.random, &w.settings, &sale)
     })
 }
 
