@@ -65,6 +65,8 @@ CREATE TABLE analytics_snapshots (
     computed_at TEXT NOT NULL
 ) STRICT, WITHOUT ROWID;
 
--- Period reads of one business's purchases (unique customers, where its
--- customers went next, the CSV export).
-CREATE INDEX purchases_business_paid ON purchases (business_id, paid_at);
+-- Period reads of one business's purchases: customers, revenue per
+-- customer, where its customers went next (covering: a 30-day range of a
+-- busy partner costs ~1 ms instead of a table lookup per purchase), and
+-- the CSV export's order.
+CREATE INDEX purchases_business_paid ON purchases (business_id, paid_at, member_id, amount, refunded_amount);
