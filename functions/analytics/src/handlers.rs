@@ -14,14 +14,13 @@ use spin_sdk::http::Response;
 /// Staff of `raw_id` with at least `role`, or an admin; the id checked.
 fn staff(ctx: &Ctx, req: &Req, raw_id: &str, role: StaffRole) -> Result<String, ApiError> {
     // Authenticate before looking at the id, so a missing token is 401
-    // whatever the path holds.
-    krug_spin_adapter::principal(ctx, req)?;
+    // whatever the path holds; the caller is resolved once.
+    let caller = krug_spin_adapter::principal(ctx, req)?;
     let id = Id::parse(raw_id, "id")
         .map(|i| i.to_text())
         .map_err(|_| ApiError::from(AnalyticsError::BusinessNotFound))?;
-    require(
-        ctx,
-        req,
+    krug_core::auth::authorize(
+        &caller,
         &Need::Staff {
             business_id: id.clone(),
             min_role: role,

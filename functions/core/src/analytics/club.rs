@@ -75,12 +75,7 @@ pub fn dashboard(
         &[],
     )?;
     for r in tiers.iter() {
-        let tier = r.text("tier")?;
-        if let Some(slot) = Tier::ALL
-            .iter()
-            .find(|t| t.as_str() == tier)
-            .and_then(|t| members_by_tier.get_mut(t.as_str()))
-        {
+        if let Some(slot) = members_by_tier.get_mut(r.text("tier")?.as_str()) {
             *slot += r.i64("n")?;
         }
     }

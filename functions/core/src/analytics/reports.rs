@@ -66,12 +66,7 @@ fn figures(sql: &dyn Sql, business_id: &str, period: Period) -> Result<Figures, 
         &params![business_id, period.start_ts(), period.end_ts()],
     )?;
     let new = new.first().map_or(Ok(0), |r| r.i64("n"))?;
-    let unique = sql.execute(
-        "SELECT COUNT(DISTINCT member_id) AS n FROM purchases \
-         WHERE business_id = ? AND paid_at >= ? AND paid_at < ? AND amount > refunded_amount",
-        &params![business_id, period.start_ts(), period.end_ts()],
-    )?;
-    let unique = unique.first().map_or(Ok(0), |r| r.i64("n"))?;
+    let unique = active_customers(sql, business_id, period)?;
     Ok(Figures {
         period,
         total_revenue: revenue,

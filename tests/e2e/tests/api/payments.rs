@@ -252,6 +252,12 @@ fn one_event_delivered_fifty_times_at_once_has_one_effect() {
     assert_eq!(statuses.get("duplicate"), Some(&49), "{statuses:?}");
     assert_eq!(app.count("SELECT COUNT(*) FROM purchases"), 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM ledger_entries"), 1);
+    // The analytics rollups count the sale once too.
+    assert_eq!(app.count("SELECT SUM(purchases) FROM analytics_daily"), 1);
+    assert_eq!(
+        app.count("SELECT SUM(purchases) FROM analytics_customers"),
+        1
+    );
     assert_eq!(
         app.count("SELECT count FROM webhook_counters WHERE outcome = 'duplicate'"),
         49
