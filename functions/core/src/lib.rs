@@ -21,6 +21,7 @@ pub mod error;
 pub mod events;
 pub mod flags;
 pub mod idempotency;
+pub mod ingest;
 pub mod jobs;
 pub mod json;
 pub mod migrate;

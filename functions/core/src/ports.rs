@@ -125,3 +125,19 @@ pub trait Variables {
     /// The value of `name`, or `None` when it is not set.
     fn get(&self, name: &str) -> Option<String>;
 }
+
+/// Waiting between outbound calls, to keep under a provider's rate limit.
+pub trait Pause {
+    /// Blocks for `d`.
+    fn pause(&self, d: std::time::Duration);
+}
+
+/// [`Pause`] by sleeping the current thread (native and WASI alike).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sleep;
+
+impl Pause for Sleep {
+    fn pause(&self, d: std::time::Duration) {
+        std::thread::sleep(d);
+    }
+}

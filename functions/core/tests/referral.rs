@@ -113,6 +113,7 @@ fn buy(
                 actor: staff(),
                 request_id: None,
                 ref_code: ref_code.map(str::to_string),
+                paid_at: None,
             },
             &[],
         )

@@ -172,11 +172,12 @@ pub fn create(
         None => None,
     };
     sql.execute(
-        "INSERT INTO members (id, phone, first_name, last_name, tier, card_number, referral_code, referred_by, created_at) \
-         VALUES (?, ?, ?, ?, 'insider', ?, ?, ?, ?)",
+        "INSERT INTO members (id, phone, phone_sha256, first_name, last_name, tier, card_number, referral_code, referred_by, created_at) \
+         VALUES (?, ?, ?, ?, ?, 'insider', ?, ?, ?, ?)",
         &params![
             id.as_str(),
             phone.as_str(),
+            crate::crypto::sha256_hex(phone.as_str().as_bytes()),
             new.first_name.as_ref().map(|n| n.as_str()),
             new.last_name.as_ref().map(|n| n.as_str()),
             card.as_str(),
@@ -469,7 +470,7 @@ pub fn erase(env: &AuthEnv<'_>, actor: &Actor, member_id: &str) -> Result<(), Pr
             .filter(|m| m.erased_at.is_none())
             .ok_or(ProfileError::NotFound)?;
         tx.execute(
-            "UPDATE members SET phone = NULL, first_name = NULL, last_name = NULL, email = NULL, \
+            "UPDATE members SET phone = NULL, phone_sha256 = NULL, first_name = NULL, last_name = NULL, email = NULL, \
              birth_date = NULL, city = NULL, card_number = NULL, referral_code = NULL, \
              updated_at = ?, erased_at = ? WHERE id = ?",
             &params![ts(now), ts(now), member_id],

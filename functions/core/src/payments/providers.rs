@@ -157,6 +157,7 @@ pub fn generic(e: &GenericEvent) -> Result<Option<Event>, InvalidValue> {
             .as_deref()
             .map(|c| parse_referral_code(c).map_err(|e| e.at("data.ref_code")))
             .transpose()?,
+        ingested: None,
     }))
 }
 
@@ -323,6 +324,7 @@ fn payment_event(
         ref_code: meta(p, "ref_code")
             .map(|c| parse_referral_code(c).map_err(|e| e.at("metadata.ref_code")))
             .transpose()?,
+        ingested: None,
     })
 }
 

@@ -167,6 +167,7 @@ fn to_event(
         coupon_code: None,
         items: Vec::new(),
         ref_code: o.ref_code.clone(),
+        ingested: None,
     };
     match o.event {
         OrderEvent::Paid => {

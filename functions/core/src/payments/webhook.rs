@@ -65,7 +65,28 @@ pub enum Payer {
     Member(String),
     /// A phone, matched to a member now or when it registers.
     Phone(Phone),
+    /// The SHA-256 hex of a phone (medical partners), matched the same way.
+    PhoneSha256(String),
 }
+
+/// A sale reported by partner ingest rather than by a payment provider:
+/// recorded as an `ingest` purchase under the partner's own id, at the time
+/// it happened, by the caller that sent it.
+#[derive(Debug, Clone)]
+pub struct Ingested {
+    /// The partner's id of the sale.
+    pub external_id: String,
+    /// Who sent it (API key, staff member, or the sync job).
+    pub actor: Actor,
+    /// When the sale happened.
+    pub paid_at: DateTime<Utc>,
+    /// Free text (dropped for medical businesses).
+    pub description: Option<String>,
+}
+
+/// The provider name of partner ingest: its payments are keyed
+/// `{business_id}:{external_id}`.
+pub const INGEST: &str = "ingest";
 
 /// A checked provider event, whatever the provider.
 #[derive(Debug, Clone)]
@@ -100,6 +121,8 @@ pub struct Event {
     /// The referral code the sale came with (upper case); stored on the
     /// payment for the referral capability to settle.
     pub ref_code: Option<String>,
+    /// Set for partner ingest (provider [`INGEST`]).
+    pub ingested: Option<Ingested>,
 }
 
 /// How an event was handled.
@@ -265,8 +288,25 @@ pub struct WebhookEnv<'a> {
 fn actor(provider: &str) -> Actor {
     Actor {
         role: "system",
-        id: Some(format!("webhook:{provider}")),
+        id: Some(if provider == INGEST {
+            INGEST.to_string()
+        } else {
+            format!("webhook:{provider}")
+        }),
     }
+}
+
+/// Applies one partner-ingest sale or refund (provider [`INGEST`]) inside
+/// the caller's transaction, exactly once per event id, with every effect
+/// of a provider payment: the purchase and its points, parking for an
+/// unknown phone, commission, referral settlement, refunds of parked or
+/// recorded sales. Nothing is counted in the webhook delivery counters.
+pub fn apply_ingested(
+    env: &WebhookEnv<'_>,
+    tx: &dyn Sql,
+    e: &Event,
+) -> Result<Outcome, WebhookError> {
+    process_in(env, tx, e, env.clock.now())
 }
 
 /// Adds one to the delivery counter of `provider`/`outcome` (its own
@@ -389,17 +429,20 @@ fn payment_row(
 fn member_for(tx: &dyn Sql, payer: &Payer) -> Result<Option<Member>, WalletError> {
     Ok(match payer {
         Payer::Member(id) => member::by_id(tx, id)?,
-        Payer::Phone(p) => {
-            let rows = tx.execute(
-                "SELECT id FROM members WHERE phone = ? AND erased_at IS NULL",
-                &params![p.as_str()],
-            )?;
-            match rows.first() {
-                Some(r) => member::by_id(tx, &r.text("id")?)?,
-                None => None,
-            }
-        }
+        Payer::Phone(p) => member_where(tx, "phone", p.as_str())?,
+        Payer::PhoneSha256(h) => member_where(tx, "phone_sha256", h)?,
     })
+}
+
+fn member_where(tx: &dyn Sql, column: &str, value: &str) -> Result<Option<Member>, WalletError> {
+    let rows = tx.execute(
+        &format!("SELECT id FROM members WHERE {column} = ? AND erased_at IS NULL"),
+        &params![value],
+    )?;
+    match rows.first() {
+        Some(r) => Ok(member::by_id(tx, &r.text("id")?)?),
+        None => Ok(None),
+    }
 }
 
 // Records the purchase of a paid payment (through the reservation when
@@ -418,9 +461,14 @@ fn record_sale(
     reservation_id: Option<&str>,
     lines: &[crate::wallet::lines::PurchaseLine],
     ref_code: Option<&str>,
+    ingested: Option<&Ingested>,
 ) -> Result<Value, WebhookError> {
     let b = member::business(env.sql, business_id)?.ok_or(WebhookError::BusinessNotFound)?;
-    let actor = actor(provider);
+    let actor = ingested.map_or_else(|| actor(provider), |i| i.actor.clone());
+    let (source, external_id) = match ingested {
+        Some(i) => (Source::Ingest, i.external_id.as_str()),
+        None => (Source::Webhook, payment_id),
+    };
     let mut committed = Value::Null;
     if let Some(rid) = reservation_id {
         let penv = PromoEnv {
@@ -431,8 +479,8 @@ fn record_sale(
         };
         let sale = Sale {
             amount: Some(amount),
-            external_id: payment_id.to_string(),
-            source: Source::Webhook,
+            external_id: external_id.to_string(),
+            source,
             ref_code: ref_code.map(str::to_string),
         };
         match checkout::commit_in(&penv, env.settings, business_id, &actor, rid, &sale) {
@@ -456,14 +504,15 @@ fn record_sale(
                     business: b.clone(),
                     amount,
                     category,
-                    external_id: Some(payment_id.to_string()),
-                    description: None,
-                    source: Source::Webhook,
+                    external_id: Some(external_id.to_string()),
+                    description: ingested.and_then(|i| i.description.clone()),
+                    source,
                     promo_multiplier: Ratio::ONE,
                     coupon_code,
                     actor,
                     request_id: env.request_id.map(str::to_string),
                     ref_code: ref_code.map(str::to_string),
+                    paid_at: ingested.map(|i| i.paid_at),
                 },
                 lines,
             )?;
@@ -515,9 +564,10 @@ fn paid(env: &WebhookEnv<'_>, e: &Event, now: DateTime<Utc>) -> Result<Value, We
         )
     })?;
     let found = member_for(env.sql, &payer)?;
-    let phone = match &payer {
-        Payer::Phone(p) => Some(p.as_str().to_string()),
-        Payer::Member(_) => None,
+    let (phone, phone_sha256) = match &payer {
+        Payer::Phone(p) => (Some(p.as_str().to_string()), None),
+        Payer::PhoneSha256(h) => (None, Some(h.clone())),
+        Payer::Member(_) => (None, None),
     };
     let (status, member_id, purchase, park_until) = match found {
         Some(m) => {
@@ -535,11 +585,12 @@ fn paid(env: &WebhookEnv<'_>, e: &Event, now: DateTime<Utc>) -> Result<Value, We
                 e.reservation_id.as_deref(),
                 &e.items,
                 e.ref_code.as_deref(),
+                e.ingested.as_ref(),
             )?;
             ("paid", Some(id), sale, None)
         }
         None => match &payer {
-            Payer::Phone(_) => (
+            Payer::Phone(_) | Payer::PhoneSha256(_) => (
                 "parked",
                 None,
                 Value::Null,
@@ -556,15 +607,16 @@ fn paid(env: &WebhookEnv<'_>, e: &Event, now: DateTime<Utc>) -> Result<Value, We
         },
     };
     env.sql.execute(
-        "INSERT INTO payments (provider, payment_id, business_id, member_id, customer_phone, order_ref, reservation_id, \
-         category, coupon_code, ref_code, amount, status, purchase_id, park_until, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO payments (provider, payment_id, business_id, member_id, customer_phone, customer_phone_sha256, \
+         order_ref, reservation_id, category, coupon_code, ref_code, amount, status, purchase_id, park_until, \
+         created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         &params![
             e.provider,
             e.payment_id.as_str(),
             e.business_id.as_str(),
             member_id.as_deref(),
             phone.as_deref(),
+            phone_sha256.as_deref(),
             e.order_ref.as_deref(),
             e.reservation_id.as_deref(),
             e.category.map(|c| c.as_str()),
@@ -699,8 +751,8 @@ pub fn credit_parked(env: &WebhookEnv<'_>) -> Result<u64, StoreError> {
     let now = env.clock.now();
     let rows = env.sql.execute(
         "SELECT p.provider, p.payment_id, p.business_id, p.amount, p.refunded_amount, p.category, p.coupon_code, p.ref_code, m.id AS member_id \
-         FROM payments p JOIN members m ON m.phone = p.customer_phone AND m.erased_at IS NULL \
-         WHERE p.status = 'parked' AND p.park_until > ? LIMIT 500",
+         FROM payments p JOIN members m ON (m.phone = p.customer_phone OR m.phone_sha256 = p.customer_phone_sha256) \
+         AND m.erased_at IS NULL WHERE p.status = 'parked' AND p.park_until > ? LIMIT 500",
         &params![ts(now)],
     )?;
     let mut n = 0;
@@ -718,8 +770,20 @@ pub fn credit_parked(env: &WebhookEnv<'_>) -> Result<u64, StoreError> {
         let provider_static: &'static str = match provider.as_str() {
             "yookassa" => "yookassa",
             "saleor" => "saleor",
+            INGEST => INGEST,
             _ => "generic",
         };
+        // A parked ingest row is credited as the partner's sale, under its
+        // own id, by the job.
+        let ingested = (provider == INGEST).then(|| Ingested {
+            external_id: payment_id
+                .split_once(':')
+                .map_or(payment_id.as_str(), |(_, ext)| ext)
+                .to_string(),
+            actor: actor(INGEST),
+            paid_at: now,
+            description: None,
+        });
         let result = immediate(env.sql, |tx| -> Result<bool, WebhookError> {
             // Claim it; a concurrent run that claimed it first wins.
             tx.execute(
@@ -752,6 +816,7 @@ pub fn credit_parked(env: &WebhookEnv<'_>) -> Result<u64, StoreError> {
                 None,
                 &[],
                 ref_code.as_deref(),
+                ingested.as_ref(),
             )?;
             tx.execute(
                 "UPDATE payments SET purchase_id = ? WHERE provider = ? AND payment_id = ?",

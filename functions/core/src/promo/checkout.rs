@@ -715,6 +715,7 @@ pub fn commit_in(
                     .ref_code
                     .clone()
                     .or_else(|| r["ref_code"].as_str().map(str::to_string)),
+                paid_at: None,
             },
             &lines,
         )?;

@@ -189,6 +189,7 @@ pub fn purchase_with_lines(
                 actor: env.actor.clone(),
                 request_id: env.request_id.map(str::to_string),
                 ref_code: cmd.ref_code.clone(),
+                paid_at: None,
             },
             lines,
         )?;

@@ -82,6 +82,9 @@ pub struct NewPurchase {
     /// The referral code the sale came with (upper case, checked), kept
     /// for the referral program to capture.
     pub ref_code: Option<String>,
+    /// When the sale happened, when that is not now (partner ingest of
+    /// past sales); points, caps and holds still count from now.
+    pub paid_at: Option<DateTime<Utc>>,
 }
 
 /// What recording did.
@@ -144,6 +147,7 @@ pub fn record(
     let (earned, capped) = apply_caps(tx, now, settings, p, computed)?;
 
     let purchase_id = Id::at(now, random).to_text();
+    let paid_at = ts(p.paid_at.unwrap_or(now));
     // Medical partners: keep the category (tiers and analytics need it) but
     // never what the service was.
     let description = if p.business.medical {
@@ -172,7 +176,7 @@ pub fn record(
             capped,
             p.actor.role,
             p.actor.id.as_deref(),
-            ts(now),
+            paid_at.as_str(),
             ts(now),
             p.ref_code.as_deref()
         ],
@@ -228,7 +232,7 @@ pub fn record(
             business_id: &p.business.id,
             member_id: &p.member.id,
             source: p.source.as_str(),
-            paid_at: &ts(now),
+            paid_at: &paid_at,
             amount: p.amount,
             ecosystem: p.coupon_code.is_some(),
         },

@@ -171,6 +171,7 @@ fn allocations_never_exceed_the_budget() {
         actor: crate::support::staff(),
         request_id: None,
         ref_code: None,
+        paid_at: None,
     };
     krug_core::wallet::purchases::record(&w.sql, &w.clock, &w.random, &w.settings, &purchase)
         .unwrap();

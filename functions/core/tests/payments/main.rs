@@ -56,6 +56,7 @@ fn paid(id: &str, payment: &str, business: &str, member: &str, amount: i64) -> E
         coupon_code: None,
         ref_code: None,
         items: Vec::new(),
+        ingested: None,
     }
 }
 

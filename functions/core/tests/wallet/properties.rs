@@ -106,6 +106,7 @@ impl Run {
                             actor: a.clone(),
                             request_id: None,
                             ref_code: None,
+                            paid_at: None,
                         },
                     )
                 })

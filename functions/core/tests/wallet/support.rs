@@ -169,6 +169,7 @@ pub fn pos_sale(member: &Member, business: &Business, amount: i64) -> NewPurchas
         actor: staff(),
         request_id: None,
         ref_code: None,
+        paid_at: None,
     }
 }
 
