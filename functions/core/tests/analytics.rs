@@ -426,6 +426,7 @@ fn metrics_render_every_family_with_help_and_type() {
         "krug_webhook_deliveries_total",
         "krug_outbox_pending",
         "krug_referrals",
+        "krug_sync_runs_total",
     ] {
         assert!(
             text.contains(&format!("# HELP {family} ")),

@@ -395,7 +395,7 @@ fn credentials_are_stored_kept_on_edit_and_never_shown() {
         code(put(
             json!({"type": "csv_url", "settings": {"url": "https://x.ru/a.csv"}, "colour": 1})
         )),
-        "UNKNOWN_FIELD"
+        "INVALID_FIELD"
     );
     assert_eq!(
         code(integrations::put(

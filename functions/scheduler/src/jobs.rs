@@ -24,6 +24,34 @@ fn settle_referrals(env: &JobEnv<'_>) -> Result<JobReport, JobError> {
     })
 }
 
+fn partner_sync(env: &JobEnv<'_>) -> Result<JobReport, JobError> {
+    use krug_core::ingest::sync;
+    use krug_core::payments::webhook::WebhookEnv;
+    let wallet = krug_core::wallet::WalletSettings::from_variables(env.variables)
+        .map_err(JobError::Other)?;
+    let referral = ReferralSettings::from_variables(env.variables).map_err(JobError::Other)?;
+    let pass = sync::run_due(&sync::SyncEnv {
+        pipeline: WebhookEnv {
+            sql: env.sql,
+            clock: env.clock,
+            random: env.random,
+            settings: &wallet,
+            request_id: None,
+            orders: &[],
+            referral: &referral,
+        },
+        http: &SpinHttp,
+        pause: &krug_core::ports::Sleep,
+    })?;
+    Ok(JobReport {
+        affected: pass.succeeded + pass.failed,
+        note: format!(
+            "partner sync: {} succeeded, {} failed ({} now failing), {} skipped; {} phone hashes filled",
+            pass.succeeded, pass.failed, pass.now_failing, pass.skipped, pass.hashed
+        ),
+    })
+}
+
 fn deliver_telegram(env: &JobEnv<'_>) -> Result<JobReport, JobError> {
     krug_core::support::delivery::deliver(env, &SpinHttp)
 }
@@ -42,6 +70,12 @@ pub fn all() -> Vec<Job> {
         description: "Sends pending support outbox messages to the Telegram chat, in order per ticket, with retries and backoff.",
         schedule: Schedule::Every { minutes: 1 },
         run: deliver_telegram,
+    });
+    jobs.push(Job {
+        name: "partner-sync",
+        description: "Syncs every enabled CRM integration from its watermark (with an overlap) into the purchase pipeline; a failed run is recorded and retried next time, three in a row mark the integration failing.",
+        schedule: Schedule::Every { minutes: 15 },
+        run: partner_sync,
     });
     jobs.push(Job {
         name: "referral-settle",

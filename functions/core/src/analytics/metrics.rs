@@ -41,9 +41,9 @@ fn family(out: &mut String, f: &Family<'_>, samples: &[(Vec<(&str, String)>, i64
     }
 }
 
-/// Renders every family. Six grouped reads: members by tier, purchases and
+/// Renders every family. Seven grouped reads: members by tier, purchases and
 /// revenue by channel (from the daily rollup), balances, webhook
-/// deliveries, the support outbox, referrals by state.
+/// deliveries, the support outbox, referrals by state, sync runs by status.
 pub fn render(sql: &dyn Sql) -> Result<String, StoreError> {
     let mut out = String::new();
 
@@ -182,6 +182,24 @@ pub fn render(sql: &dyn Sql) -> Result<String, StoreError> {
             name: "krug_referrals",
             help: "Referrals by state (tracked, paid, rewarded, rejected).",
             kind: "gauge",
+        },
+        &samples,
+    );
+
+    let runs = sql.execute(
+        "SELECT status, COUNT(*) AS n FROM sync_runs GROUP BY status ORDER BY status",
+        &[],
+    )?;
+    let samples = runs
+        .iter()
+        .map(|r| Ok((vec![("status", r.text("status")?)], r.i64("n")?)))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    family(
+        &mut out,
+        &Family {
+            name: "krug_sync_runs_total",
+            help: "Partner CRM sync runs by status (running, succeeded, failed).",
+            kind: "counter",
         },
         &samples,
     );

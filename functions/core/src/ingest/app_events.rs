@@ -105,7 +105,7 @@ fn check(body: &Value, now: DateTime<Utc>) -> Result<Vec<AppEvent>, InvalidValue
                 .as_object()
                 .ok_or_else(|| InvalidValue::new("INVALID_FIELD", format!("events[{i}]"), "an event is an object"))?;
             if let Some(k) = o.keys().find(|k| !["id", "type", "occurred_at", "properties"].contains(&k.as_str())) {
-                return Err(InvalidValue::new("UNKNOWN_FIELD", at(k), "unknown field"));
+                return Err(InvalidValue::new("INVALID_FIELD", at(k), "unknown field"));
             }
             let kind = o.get("type").and_then(Value::as_str).unwrap_or_default();
             if !TYPES.contains(&kind) {

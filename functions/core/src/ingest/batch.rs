@@ -39,7 +39,7 @@ pub fn parse(body: &Value, tz: Tz) -> Result<Vec<Parsed>, InvalidValue> {
         .and_then(|o| o.keys().find(|k| *k != "transactions"))
     {
         return Err(InvalidValue::new(
-            "UNKNOWN_FIELD",
+            "INVALID_FIELD",
             extra.clone(),
             "unknown field",
         ));
@@ -90,7 +90,7 @@ fn row(v: &Value, tz: Tz) -> Result<Transaction, InvalidValue> {
         .ok_or_else(|| InvalidValue::new("INVALID_FIELD", "", "a transaction must be an object"))?;
     if let Some(k) = o.keys().find(|k| !FIELDS.contains(&k.as_str())) {
         return Err(InvalidValue::new(
-            "UNKNOWN_FIELD",
+            "INVALID_FIELD",
             k.clone(),
             "unknown field",
         ));
@@ -189,7 +189,7 @@ fn customer(v: Option<&Value>) -> Result<Customer, InvalidValue> {
             normalize::phone_sha256(s, "customer.phone_sha256").map(Customer::PhoneSha256)
         }
         other => Err(InvalidValue::new(
-            "UNKNOWN_FIELD",
+            "INVALID_FIELD",
             format!("customer.{other}"),
             "customer takes phone, card_number or phone_sha256",
         )),
@@ -241,7 +241,7 @@ mod tests {
             rows[4].result.as_ref().unwrap_err().code,
             "INVALID_CUSTOMER"
         );
-        assert_eq!(rows[5].result.as_ref().unwrap_err().code, "UNKNOWN_FIELD");
+        assert_eq!(rows[5].result.as_ref().unwrap_err().code, "INVALID_FIELD");
         assert_eq!((rows[6].row, rows[6].external_id.clone()), (7, None));
         assert!(rows[6].result.is_err());
     }
@@ -261,7 +261,7 @@ mod tests {
             parse(&json!({"transactions": [one], "x": 1}), tz())
                 .unwrap_err()
                 .code,
-            "UNKNOWN_FIELD"
+            "INVALID_FIELD"
         );
         let many: Vec<Value> = (0..1001).map(|_| one.clone()).collect();
         assert_eq!(

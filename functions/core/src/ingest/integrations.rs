@@ -227,7 +227,7 @@ pub fn put(
         .keys()
         .find(|k| !["type", "settings", "enabled", "since"].contains(&k.as_str()))
     {
-        return Err(InvalidValue::new("UNKNOWN_FIELD", k.clone(), "unknown field").into());
+        return Err(InvalidValue::new("INVALID_FIELD", k.clone(), "unknown field").into());
     }
     let kind = match o.get("type") {
         Some(Value::String(t)) => Kind::parse(t, "type")?,
