@@ -7,6 +7,7 @@
 
 mod auth_helpers;
 mod client;
+pub mod crm;
 mod mock;
 pub mod openapi;
 pub mod saleor;

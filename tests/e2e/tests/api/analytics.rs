@@ -397,6 +397,7 @@ fn metrics_are_valid_exposition_behind_the_token() {
         "krug_points_outstanding",
         "krug_webhook_deliveries_total",
         "krug_outbox_pending",
+        "krug_sync_runs_total",
     ] {
         assert!(families.contains_key(name), "{name} missing");
     }

@@ -7,6 +7,7 @@ mod checkout;
 mod contract;
 mod events;
 mod flags;
+mod ingest;
 mod payments;
 mod platform;
 mod preorders;
