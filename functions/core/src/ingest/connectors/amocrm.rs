@@ -37,7 +37,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use super::{base_url, get, origin, setting, url, Client, Connector, FetchCtx, Kind, SyncError};
+use super::{
+    base_url, credential, get, origin, setting, url, Client, Connector, FetchCtx, Kind, SyncError,
+};
 use crate::error::InvalidValue;
 use crate::ingest::normalize;
 use crate::ingest::{Customer, Parsed, Transaction};
@@ -77,14 +79,7 @@ impl AmoCrm {
     /// `access_token` and `pipeline_id` (a positive integer).
     pub fn configure(settings: &Value) -> Result<Self, InvalidValue> {
         let base_url = base_url(&setting(settings, "base_url")?, "settings.base_url")?;
-        let access_token = setting(settings, "access_token")?;
-        if access_token.contains(' ') || access_token.chars().any(char::is_control) {
-            return Err(InvalidValue::new(
-                "INVALID_SETTINGS",
-                "settings.access_token",
-                "access_token may not contain spaces or control characters",
-            ));
-        }
+        let access_token = credential(settings, "access_token", &[' '])?;
         let pipeline_id = setting(settings, "pipeline_id")?
             .parse::<i64>()
             .ok()

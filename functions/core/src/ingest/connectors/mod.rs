@@ -322,6 +322,38 @@ pub fn optional_setting(settings: &Value, name: &str) -> Result<Option<String>, 
     }
 }
 
+/// Reads a required credential: a [`setting`] free of control characters
+/// and of the `forbidden` characters that would break the header or form
+/// it travels in.
+pub fn credential(
+    settings: &Value,
+    name: &str,
+    forbidden: &[char],
+) -> Result<String, InvalidValue> {
+    let v = setting(settings, name)?;
+    if v.contains(forbidden) || v.chars().any(char::is_control) {
+        let listed: Vec<String> = forbidden.iter().map(|c| format!("{c:?}")).collect();
+        return Err(InvalidValue::new(
+            "INVALID_SETTINGS",
+            format!("settings.{name}"),
+            format!(
+                "{name} may not contain {} or control characters",
+                listed.join(", ")
+            ),
+        ));
+    }
+    Ok(v)
+}
+
+/// The `base_url` setting when given (checked by [`base_url`]), else
+/// `default`.
+pub fn base_url_or(settings: &Value, default: &str) -> Result<String, InvalidValue> {
+    match optional_setting(settings, "base_url")? {
+        Some(b) => base_url(&b, "settings.base_url"),
+        None => Ok(default.to_string()),
+    }
+}
+
 /// Checks a base URL: `http` or `https`, a host, an optional path, no
 /// query, fragment or credentials; returned without a trailing `/`.
 pub fn base_url(input: &str, field: &str) -> Result<String, InvalidValue> {

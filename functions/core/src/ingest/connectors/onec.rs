@@ -28,7 +28,9 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde_json::{Map, Value};
 
-use super::{base_url, get, setting, url, Client, Connector, FetchCtx, Kind, SyncError};
+use super::{
+    base_url, credential, get, setting, url, Client, Connector, FetchCtx, Kind, SyncError,
+};
 use crate::error::InvalidValue;
 use crate::ingest::normalize;
 use crate::ingest::{Customer, Parsed, Transaction};
@@ -63,14 +65,8 @@ impl OneC {
     /// `:`, as basic authentication requires) and `password`.
     pub fn configure(settings: &Value) -> Result<Self, InvalidValue> {
         let base_url = base_url(&setting(settings, "base_url")?, "settings.base_url")?;
-        let username = setting(settings, "username")?;
-        if username.contains(':') || username.chars().any(char::is_control) {
-            return Err(InvalidValue::new(
-                "INVALID_SETTINGS",
-                "settings.username",
-                "username may not contain ':' or control characters",
-            ));
-        }
+        // Basic authentication cannot carry a ':' in the user name.
+        let username = credential(settings, "username", &[':'])?;
         let password = setting(settings, "password")?;
         Ok(Self {
             base_url,

@@ -40,7 +40,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::{
-    base_url, encode, optional_setting, setting, Client, Connector, FetchCtx, Kind, SyncError,
+    base_url_or, credential, encode, optional_setting, Client, Connector, FetchCtx, Kind, SyncError,
 };
 use crate::error::InvalidValue;
 use crate::ingest::normalize;
@@ -83,18 +83,8 @@ impl Renovatio {
     /// service by default), an optional numeric `clinic_id`, and the
     /// optional `category` of the payments (`medicine` by default).
     pub fn configure(settings: &Value) -> Result<Self, InvalidValue> {
-        let base_url = match optional_setting(settings, "base_url")? {
-            Some(b) => base_url(&b, "settings.base_url")?,
-            None => DEFAULT_BASE_URL.to_string(),
-        };
-        let api_key = setting(settings, "api_key")?;
-        if api_key.contains(' ') || api_key.chars().any(char::is_control) {
-            return Err(InvalidValue::new(
-                "INVALID_SETTINGS",
-                "settings.api_key",
-                "api_key may not contain spaces or control characters",
-            ));
-        }
+        let base_url = base_url_or(settings, DEFAULT_BASE_URL)?;
+        let api_key = credential(settings, "api_key", &[' '])?;
         let clinic_id = optional_setting(settings, "clinic_id")?;
         if let Some(c) = &clinic_id {
             if c.len() > 18 || !c.bytes().all(|b| b.is_ascii_digit()) {

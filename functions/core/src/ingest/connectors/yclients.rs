@@ -41,7 +41,7 @@ use chrono_tz::Tz;
 use serde_json::{Map, Value};
 
 use super::{
-    base_url, get, optional_setting, setting, url, Client, Connector, FetchCtx, Kind, SyncError,
+    base_url_or, credential, get, setting, url, Client, Connector, FetchCtx, Kind, SyncError,
 };
 use crate::error::InvalidValue;
 use crate::ingest::normalize;
@@ -86,10 +86,7 @@ impl Yclients {
     /// Checks the settings: `company_id` (digits), `partner_token`,
     /// `user_token`, and an optional `base_url` (the public API by default).
     pub fn configure(settings: &Value) -> Result<Self, InvalidValue> {
-        let base_url = match optional_setting(settings, "base_url")? {
-            Some(b) => base_url(&b, "settings.base_url")?,
-            None => DEFAULT_BASE_URL.to_string(),
-        };
+        let base_url = base_url_or(settings, DEFAULT_BASE_URL)?;
         let company_id = setting(settings, "company_id")?;
         if company_id.len() > 18 || !company_id.bytes().all(|b| b.is_ascii_digit()) {
             return Err(InvalidValue::new(
@@ -98,17 +95,7 @@ impl Yclients {
                 "company_id must be the company's numeric id",
             ));
         }
-        let token = |name: &str| {
-            let t = setting(settings, name)?;
-            if t.contains([',', ' ']) || t.chars().any(char::is_control) {
-                return Err(InvalidValue::new(
-                    "INVALID_SETTINGS",
-                    format!("settings.{name}"),
-                    format!("{name} may not contain spaces, commas or control characters"),
-                ));
-            }
-            Ok(t)
-        };
+        let token = |name: &str| credential(settings, name, &[',', ' ']);
         Ok(Self {
             base_url,
             partner_token: token("partner_token")?,
