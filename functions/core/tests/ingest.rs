@@ -512,6 +512,15 @@ fn two_runs_of_one_integration_never_overlap() {
     ));
     assert_eq!(sync::run_due(&senv).unwrap().succeeded, 0);
     assert!(http.sent.borrow().is_empty());
+    // The history keeps 90 days.
+    w.sql
+        .execute(
+            "INSERT INTO sync_runs (id, business_id, started_by, status, window_from, window_to, started_at) \
+             VALUES ('old', ?, 'schedule', 'succeeded', ?, ?, ?)",
+            &params![shop.id.as_str(), ts(w.now()), ts(w.now()), ts(w.now() - Duration::days(91))],
+        )
+        .unwrap();
+    assert_eq!(sync::run_due(&senv).unwrap().purged, 1);
     // A crashed run's lease lapses.
     w.advance(Duration::minutes(6));
     http.answers

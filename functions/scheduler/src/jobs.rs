@@ -46,8 +46,8 @@ fn partner_sync(env: &JobEnv<'_>) -> Result<JobReport, JobError> {
     Ok(JobReport {
         affected: pass.succeeded + pass.failed,
         note: format!(
-            "partner sync: {} succeeded, {} failed ({} now failing), {} skipped; {} phone hashes filled",
-            pass.succeeded, pass.failed, pass.now_failing, pass.skipped, pass.hashed
+            "partner sync: {} succeeded, {} failed ({} now failing), {} skipped; {} phone hashes filled, {} old runs purged",
+            pass.succeeded, pass.failed, pass.now_failing, pass.skipped, pass.hashed, pass.purged
         ),
     })
 }

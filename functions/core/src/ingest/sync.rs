@@ -30,6 +30,9 @@ pub const LEASE_MINUTES: i64 = 15;
 /// Most requests one run may send to the partner's system.
 pub const MAX_REQUESTS: usize = 200;
 
+/// Days a sync run stays in the history.
+pub const RUN_RETENTION_DAYS: i64 = 90;
+
 /// Integrations one scheduled job run syncs at most.
 pub const MAX_PER_JOB: usize = 50;
 
@@ -218,15 +221,23 @@ pub struct Pass {
     pub now_failing: u64,
     /// Members whose phone hash was filled in.
     pub hashed: u64,
+    /// Runs older than [`RUN_RETENTION_DAYS`] removed from the history.
+    pub purged: u64,
 }
 
 /// The `partner-sync` job: every enabled integration that is not waiting
 /// out a `Retry-After` nor running, oldest watermark first; one
-/// integration's failure never stops the others.
+/// integration's failure never stops the others. Also trims the run
+/// history to [`RUN_RETENTION_DAYS`].
 pub fn run_due(env: &SyncEnv<'_>) -> Result<Pass, StoreError> {
     let sql = env.pipeline.sql;
     let now = env.pipeline.clock.now();
+    sql.execute(
+        "DELETE FROM sync_runs WHERE started_at < ?",
+        &params![ts(now - Duration::days(RUN_RETENTION_DAYS))],
+    )?;
     let mut pass = Pass {
+        purged: sql.changes()?,
         hashed: backfill_phone_hashes(env)?,
         ..Pass::default()
     };
