@@ -318,18 +318,24 @@ end
 """)
 
 
+def bench_business(port, sms, admin_i, name):
+    """An admin (phone `admin_i`), a gastronomy business with an API key,
+    and 20 registered members (the next phones) with their card numbers."""
+    admin = login(port, sms, admin_i)
+    status, biz = call(port, "POST", "/api/v1/admin/businesses", {"name": name, "category": "gastronomy"}, token=admin)
+    assert status == 201, biz
+    status, key = call(port, "POST", f"/api/v1/admin/businesses/{biz['id']}/api-keys", {"name": "bench"}, token=admin)
+    assert status == 201, key
+    members = [login(port, sms, admin_i + 1 + i) for i in range(20)]
+    cards = [call(port, "GET", "/api/v1/wallet", token=t)[1]["card_number"] for t in members]
+    return admin, biz, key["api_key"], members, cards
+
+
 def app_scenarios(port, sms, conns, duration, tmp):
     """Sets up members, a business and its API key through the API, then
     yields (name, conns, path, script) cells; scripts that need fresh data
     (codes, QR tokens) are made just before their cell."""
-    admin = login(port, sms, 0)
-    status, biz = call(port, "POST", "/api/v1/admin/businesses", {"name": "Bench Cafe", "category": "gastronomy"}, token=admin)
-    assert status == 201, biz
-    status, key = call(port, "POST", f"/api/v1/admin/businesses/{biz['id']}/api-keys", {"name": "bench"}, token=admin)
-    assert status == 201, key
-    api_key = key["api_key"]
-    members = [login(port, sms, 1 + i) for i in range(20)]
-    cards = [call(port, "GET", "/api/v1/wallet", token=t)[1]["card_number"] for t in members]
+    admin, biz, api_key, members, cards = bench_business(port, sms, 0, "Bench Cafe")
     # Enough points to redeem for the whole run (compensations are available at once).
     for i, card in enumerate(cards):
         for j in range(2):
@@ -703,6 +709,85 @@ def analytics_scenarios(port, conns, duration, tmp, state, jwt_secret, jobs_toke
 
 ANALYTICS_NOTES = []
 
+INGEST_NOTES = []
+
+
+def post_raw(port, path, body, token, content_type, timeout=600):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    conn.request("POST", path, body=body, headers={"content-type": content_type, "authorization": f"Bearer {token}"})
+    r = conn.getresponse()
+    raw = r.read()
+    conn.close()
+    return r.status, (json.loads(raw) if raw else None)
+
+
+INGEST_MEMBERS = 5_000
+
+
+def ingest_scenarios(port, sms, conns, duration, tmp, state):
+    """Partner ingest against the till in the same run: the till's
+    single-purchase cell (wrk, 20 members), then 1 000-row JSON batches
+    from `conns[0]` clients and 10 000-row CSV uploads one after another
+    (timed here: a batch is one request of seconds), every row a new sale
+    of one of 5 000 members (written straight into the database, as a
+    partner's customer base), so each member's history stays as short as
+    a real one and the pipeline's per-member reads are what they are."""
+    import sqlite3
+    import uuid
+    _, _, api_key, _, cards = bench_business(port, sms, 950_000, "Bench Ingest")
+    db = sqlite3.connect(os.path.join(state, "sqlite_db.db"), timeout=30)
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+    phones = [f"+7916{i:07d}" for i in range(INGEST_MEMBERS)]
+    db.executemany("INSERT INTO members (id, phone, phone_sha256, first_name, card_number, referral_code, created_at) "
+                   "VALUES (?, ?, ?, 'Гость', ?, ?, ?)",
+                   [(str(uuid.uuid4()), ph, hashlib.sha256(ph.encode()).hexdigest(), f"29{i:011d}", f"BI{i:06d}", now)
+                    for i, ph in enumerate(phones)])
+    db.commit()
+    db.close()
+    bodies = [json.dumps({"member": {"card_number": card}, "amount": 150_000, "category": "gastronomy"}) for card in cards]
+    till = "POST /api/v1/pos/purchases (ingest baseline: the till, 20 members)"
+    yield (till, conns[0], "/api/v1/pos/purchases", pos_script(tmp, "ingest-till.lua", "purchases", api_key, bodies, "ingest-till"))
+    day = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))
+    seq = [0]
+
+    def batch(n):
+        rows = []
+        for _ in range(n):
+            seq[0] += 1
+            i = seq[0]
+            rows.append({"external_id": f"j-{i}", "occurred_at": day, "amount": 10_000 + i % 5_000, "customer": {"phone": phones[i % len(phones)]}})
+        return json.dumps({"transactions": rows}).encode()
+
+    def timed(fn):
+        started = time.time()
+        out = fn()
+        return time.time() - started, out
+
+    batches = [batch(1000) for _ in range(2 * conns[0])]
+    def send_batch(b):
+        return timed(lambda: post_raw(port, "/api/v1/ingest/transactions", b, api_key, "application/json"))
+    started = time.time()
+    with ThreadPoolExecutor(conns[0]) as ex:
+        done = list(ex.map(send_batch, batches))
+    wall = time.time() - started
+    for _, (status, body) in done:
+        assert status == 200 and body["accepted"] == 1000, (status, str(body)[:300])
+    lat = sorted(d for d, _ in done)
+    json_rate = len(batches) * 1000 / wall
+    csvs = []
+    for u in range(2):
+        lines = ["\ufeffexternal_id;date;customer_phone;amount;category;description"]
+        for r in range(10_000):
+            lines.append(f"c{u}-{r};{time.strftime('%d.%m.%Y', time.gmtime(time.time() - 86400))};{phones[(u * 10_000 + r + 7) % len(phones)]};{100 + r % 900},50;gastronomy;Обед")
+        csvs.append(("\r\n".join(lines) + "\r\n").encode())
+    csv_times = []
+    for body in csvs:
+        d, (status, out) = timed(lambda: post_raw(port, "/api/v1/ingest/transactions.csv", body, api_key, "text/csv"))
+        assert status == 200 and out["accepted"] == 10_000, (status, str(out)[:300])
+        csv_times.append(d)
+    csv_rate = 10_000 * len(csvs) / sum(csv_times)
+    INGEST_NOTES.append((till, conns[0], json_rate, lat, csv_rate, csv_times, len(csvs[0])))
+
 
 def event_scenarios(conns, duration, tmp, state, jwt_secret):
     """Events: POST /events/{id}/register on one popular event (100 seats,
@@ -783,6 +868,8 @@ def main():
     env["SPIN_VARIABLE_ADMIN_PHONES"] = f"{phone_of(0)},{phone_of(400_000)}"
     # A third admin sets up the preorder cell.
     env["SPIN_VARIABLE_ADMIN_PHONES"] += f",{phone_of(600_000)}"
+    # And a fourth the ingest cells.
+    env["SPIN_VARIABLE_ADMIN_PHONES"] += f",{phone_of(950_000)}"
     env["SPIN_VARIABLE_PAYMENTS_WEBHOOK_SECRET"] = WEBHOOK_SECRET
     # The benchmark measures throughput, not the anti-abuse caps.
     env["SPIN_VARIABLE_MAX_PURCHASES_PER_BUSINESS_DAY"] = "1000000"
@@ -868,6 +955,13 @@ def main():
                 results.setdefault(name, {})[c] = wrk(base + path, c, args.duration, script)
                 peak_rss = max(peak_rss, rss_kb(host.p.pid)[0])
         shutil.rmtree(tmp, ignore_errors=True)
+    if not args.only or "ingest" in args.only.split(","):
+        tmp = tempfile.mkdtemp(prefix="krug-bench-lua-")
+        for name, only_c, path, script in ingest_scenarios(port, sms, conns, args.duration, tmp, state):
+            for c in [only_c] if only_c else conns:
+                results.setdefault(name, {})[c] = wrk(base + path, c, args.duration, script)
+                peak_rss = max(peak_rss, rss_kb(host.p.pid)[0])
+        shutil.rmtree(tmp, ignore_errors=True)
     # Last: it fills the database with a year of purchases.
     if not args.only or "analytics" in args.only.split(","):
         tmp = tempfile.mkdtemp(prefix="krug-bench-lua-")
@@ -915,6 +1009,13 @@ def main():
             say(f"Feature-flag read ({c} conns): {read_ms:.3f} ms per request = {share:.1f} % of the health route's per-request time")
     for note in ANALYTICS_NOTES:
         say(note)
+    for till, c, json_rate, lat, csv_rate, csv_times, csv_bytes in INGEST_NOTES:
+        till_rate = results[till][c]["rps"]
+        p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
+        say(f"Ingest, JSON batches of 1 000 rows from {c} clients: {json_rate:.0f} rows/s = {json_rate / till_rate:.2f}× the till's "
+            f"{till_rate:.0f} purchases/s ({c} conns, same run); per batch p50 {p(0.5) * 1000:.0f} ms, p99 {p(0.99) * 1000:.0f} ms")
+        say(f"Ingest, CSV uploads of 10 000 rows ({csv_bytes / 1024:.0f} KiB) one after another: {csv_rate:.0f} rows/s = "
+            f"{csv_rate / till_rate:.2f}× the till; per upload {min(csv_times):.2f}–{max(csv_times):.2f} s")
     say(f"Cold start (process start → first 200, empty compile cache): {cold_ms:.0f} ms; warm (cached): {warm_ms:.0f} ms")
     say(f"Host RSS under load: peak sampled {peak_rss / 1024:.1f} MiB, high-water {hwm / 1024:.1f} MiB")
     say()
