@@ -487,6 +487,43 @@ fn sync_runs_move_the_watermark_only_after_storing_and_record_failures() {
 }
 
 #[test]
+fn one_failing_integration_never_stops_the_others() {
+    let w = World::new();
+    let settings = WalletSettings::default();
+    let (a, b) = (
+        w.business("gastronomy", 1.0, false),
+        w.business("beauty", 1.0, false),
+    );
+    let m = w.member();
+    let phone = phone_of(&w, &m);
+    // A's watermark is older, so the pass reaches it first.
+    for (shop, days) in [(&a, 3), (&b, 2)] {
+        integrations::put(
+            &admin_env(&w),
+            &owner(),
+            &shop.id,
+            &json!({"type": "csv_url", "settings": {"url": "http://127.0.0.1:9/s.csv"}, "since": ts(w.now() - Duration::days(days))}),
+        )
+        .unwrap();
+    }
+    let http = Script::new(vec![
+        Err(HttpError::Failed("connection refused".into())),
+        answer(200, &[], &csv_body(&[("b1", "2026-01-09", &phone)])),
+    ]);
+    let senv = sync_env(&w, &settings, &http);
+    let pass = sync::run_due(&senv).unwrap();
+    assert_eq!((pass.succeeded, pass.failed), (1, 1));
+    assert_eq!(integrations::get(&w.sql, &a.id).unwrap().failures, 1);
+    assert_eq!(
+        w.count(&format!(
+            "SELECT COUNT(*) FROM purchases WHERE business_id = '{}'",
+            b.id
+        )),
+        1
+    );
+}
+
+#[test]
 fn two_runs_of_one_integration_never_overlap() {
     let w = World::new();
     let settings = WalletSettings::default();

@@ -60,11 +60,20 @@ fn openapi_document_is_served_and_lists_every_route() {
         if !route.starts_with("/api/") {
             continue;
         }
-        let prefix = route.trim_end_matches("/...");
+        // A Spin `:name` segment is an OpenAPI `{name}` parameter.
+        let prefix: Vec<String> = route
+            .trim_end_matches("/...")
+            .split('/')
+            .map(|seg| match seg.strip_prefix(':') {
+                Some(name) => format!("{{{name}}}"),
+                None => seg.to_string(),
+            })
+            .collect();
+        let prefix = prefix.join("/");
         assert!(
             paths
                 .keys()
-                .any(|p| p == prefix || p.starts_with(&format!("{prefix}/"))),
+                .any(|p| *p == prefix || p.starts_with(&format!("{prefix}/"))),
             "route {route} has no OpenAPI path"
         );
     }

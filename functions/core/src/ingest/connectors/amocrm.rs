@@ -352,7 +352,7 @@ fn customer(phones: &[String], field: &str) -> Result<Customer, InvalidValue> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fake::{at, ctx, header, pairs, path, query, FakeHttp, RecordingPause};
+    use super::super::fake::{at, fetch_day, header, pairs, path, query, FakeHttp};
     use super::*;
     use crate::types::Phone;
     use serde_json::json;
@@ -375,16 +375,7 @@ mod tests {
         http: &FakeHttp,
         max_requests: usize,
     ) -> (Result<Vec<Parsed>, SyncError>, Vec<Duration>) {
-        let pause = RecordingPause::default();
-        let ctx = ctx(
-            http,
-            &pause,
-            "2026-11-29T21:00:00Z",
-            "2026-11-30T20:59:59Z",
-            max_requests,
-        );
-        let out = connector().fetch(&ctx);
-        (out, pause.waits())
+        fetch_day(&connector(), http, max_requests)
     }
 
     fn full(http: &FakeHttp) -> &FakeHttp {

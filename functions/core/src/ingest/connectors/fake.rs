@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::{FetchCtx, Window};
+use super::{Connector, FetchCtx, SyncError, Window};
+use crate::ingest::Parsed;
 use crate::ports::{Http, HttpError, OutboundRequest, OutboundResponse, Pause};
 
 /// Answers requests from a queue, in order, and records them.
@@ -110,6 +111,26 @@ pub(crate) fn ctx<'a>(
         tz: chrono_tz::Europe::Moscow,
         max_requests,
     }
+}
+
+/// Runs `connector` over the Moscow day of 30 November 2026 (the window
+/// the connector tests share) with at most `max_requests`; returns what it
+/// fetched and the pauses it asked for.
+pub(crate) fn fetch_day(
+    connector: &dyn Connector,
+    http: &FakeHttp,
+    max_requests: usize,
+) -> (Result<Vec<Parsed>, SyncError>, Vec<Duration>) {
+    let pause = RecordingPause::default();
+    let ctx = ctx(
+        http,
+        &pause,
+        "2026-11-29T21:00:00Z",
+        "2026-11-30T20:59:59Z",
+        max_requests,
+    );
+    let out = connector.fetch(&ctx);
+    (out, pause.waits())
 }
 
 /// The value of header `name` (any case) of `req`.

@@ -347,7 +347,7 @@ fn flag(v: Option<&Value>) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fake::{at, ctx, form, header, pairs, FakeHttp, RecordingPause};
+    use super::super::fake::{at, fetch_day, form, header, pairs, FakeHttp};
     use super::*;
     use serde_json::json;
 
@@ -370,16 +370,7 @@ mod tests {
         http: &FakeHttp,
         max_requests: usize,
     ) -> (Result<Vec<Parsed>, SyncError>, Vec<Duration>) {
-        let pause = RecordingPause::default();
-        let ctx = ctx(
-            http,
-            &pause,
-            "2026-11-29T21:00:00Z",
-            "2026-11-30T20:59:59Z",
-            max_requests,
-        );
-        let out = connector().fetch(&ctx);
-        (out, pause.waits())
+        fetch_day(&connector(), http, max_requests)
     }
 
     fn full(http: &FakeHttp) -> &FakeHttp {

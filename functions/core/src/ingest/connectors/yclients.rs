@@ -317,7 +317,7 @@ fn kopecks(v: Option<&Value>) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fake::{at, ctx, header, pairs, path, query, FakeHttp, RecordingPause};
+    use super::super::fake::{at, fetch_day, header, pairs, path, query, FakeHttp};
     use super::*;
     use crate::ingest::Customer;
     use crate::types::Phone;
@@ -339,16 +339,7 @@ mod tests {
         http: &FakeHttp,
         max_requests: usize,
     ) -> (Result<Vec<Parsed>, SyncError>, Vec<Duration>) {
-        let pause = RecordingPause::default();
-        let ctx = ctx(
-            http,
-            &pause,
-            "2026-11-29T21:00:00Z",
-            "2026-11-30T20:59:59Z",
-            max_requests,
-        );
-        let out = connector().fetch(&ctx);
-        (out, pause.waits())
+        fetch_day(&connector(), http, max_requests)
     }
 
     #[test]
