@@ -71,14 +71,8 @@ fn sender(req: &Req, caller: &Principal) -> Result<(String, Actor), ApiError> {
 }
 
 fn zone(ctx: &Ctx, business_id: &str) -> Result<normalize::Tz, ApiError> {
-    let rows = ctx.sql().execute(
-        "SELECT timezone FROM businesses WHERE id = ?",
-        &[business_id.into()],
-    )?;
-    let row = rows
-        .first()
-        .ok_or_else(|| ApiError::from(IngestError::BusinessNotFound))?;
-    Ok(normalize::zone(&row.text("timezone")?))
+    normalize::business_zone(ctx.sql(), business_id)?
+        .ok_or_else(|| ApiError::from(IngestError::BusinessNotFound))
 }
 
 fn settings(ctx: &Ctx) -> Result<(WalletSettings, ReferralSettings), ApiError> {

@@ -144,6 +144,21 @@ pub fn zone(name: &str) -> Tz {
     name.parse().unwrap_or(chrono_tz::Europe::Moscow)
 }
 
+/// The zone of business `business_id` (see [`zone`]), `None` when there is
+/// no such business.
+pub fn business_zone(
+    sql: &dyn crate::ports::Sql,
+    business_id: &str,
+) -> Result<Option<Tz>, crate::ports::StoreError> {
+    let rows = sql.execute(
+        "SELECT timezone FROM businesses WHERE id = ?",
+        &[business_id.into()],
+    )?;
+    rows.first()
+        .map(|r| r.text("timezone").map(|t| zone(&t)))
+        .transpose()
+}
+
 /// A partner's external id: 1–128 printable characters, trimmed.
 pub fn external_id(input: &str, field: &str) -> Result<String, InvalidValue> {
     let s = input.trim();

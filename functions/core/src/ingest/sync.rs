@@ -176,22 +176,14 @@ fn fetch_and_apply(
         .kind
         .configure(&it.settings)
         .map_err(|e| RunFailure::Settings(e.to_string()))?;
-    let zone = sql
-        .execute(
-            "SELECT timezone FROM businesses WHERE id = ?",
-            &params![it.business_id.as_str()],
-        )
+    let tz = normalize::business_zone(sql, &it.business_id)
         .map_err(RunFailure::Store)?
-        .first()
-        .map(|r| r.text("timezone"))
-        .transpose()
-        .map_err(RunFailure::Store)?
-        .unwrap_or_default();
+        .unwrap_or_else(|| normalize::zone(""));
     let ctx = FetchCtx {
         http: env.http,
         pause: env.pause,
         window: w,
-        tz: normalize::zone(&zone),
+        tz,
         max_requests: MAX_REQUESTS,
     };
     let rows = connector.fetch(&ctx).map_err(RunFailure::Fetch)?;
