@@ -81,7 +81,10 @@ fn main() {
                 \"fermyon:spin/key-value.store\": crate::stores::KvHandle,\n        \
                 \"spin:sqlite/sqlite.connection\": crate::stores::SqlHandle,\n    \
             }},\n    \
-            imports: {{ default: trappable }},\n\
+            imports: {{\n        \
+                \"spin:sqlite/sqlite.[method]connection.execute\": async | trappable,\n        \
+                default: trappable,\n    \
+            }},\n\
         }});\n",
         wit = wit.display().to_string()
     );

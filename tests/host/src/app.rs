@@ -59,6 +59,8 @@ pub struct App {
     pub stores: Arc<Stores>,
     /// Seconds added to the guests' wall clock.
     pub clock_offset: Arc<AtomicI64>,
+    /// Where per-request SQLite figures go, when asked for.
+    pub stats: Option<std::sync::Mutex<std::fs::File>>,
 }
 
 impl App {
@@ -236,5 +238,6 @@ pub fn load(
         cron,
         stores,
         clock_offset: Arc::new(AtomicI64::new(0)),
+        stats: None,
     })
 }

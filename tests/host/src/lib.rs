@@ -65,6 +65,10 @@ pub struct HostConfig {
     pub variables: HashMap<String, String>,
     /// Whether to run cron triggers on their schedules.
     pub cron: bool,
+    /// A file that gets one JSON line per finished request: component,
+    /// route, total time, SQL statements, busy answers, time in SQLite and
+    /// the fresh connection's first statement (for the bench).
+    pub stats_file: Option<PathBuf>,
 }
 
 impl HostConfig {
@@ -82,18 +86,27 @@ impl HostConfig {
             state_dir,
             variables: HashMap::new(),
             cron: false,
+            stats_file: None,
         }
     }
 }
 
 async fn bind(cfg: &HostConfig) -> Result<(Arc<app::App>, tokio::net::TcpListener)> {
-    let app = {
+    let mut app = {
         let cfg = cfg.clone();
         tokio::task::spawn_blocking(move || {
             app::load(&cfg.manifest, &cfg.state_dir, &cfg.variables)
         })
         .await??
     };
+    if let Some(path) = &cfg.stats_file {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        app.stats = Some(std::sync::Mutex::new(file));
+    }
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("listening on {}", cfg.listen))?;

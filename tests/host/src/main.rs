@@ -1,7 +1,7 @@
 //! `krug-host`: run a Spin app locally.
 //!
 //! ```text
-//! krug-host [--manifest spin.toml] [--listen 127.0.0.1:3000] [--state-dir DIR] [--no-cron]
+//! krug-host [--manifest spin.toml] [--listen 127.0.0.1:3000] [--state-dir DIR] [--no-cron] [--stats-file F]
 //! krug-host [--manifest spin.toml] [--state-dir DIR] fire-cron <component>
 //! ```
 
@@ -11,7 +11,7 @@ use krug_host::HostConfig;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: krug-host [--manifest spin.toml] [--listen 127.0.0.1:3000] [--state-dir DIR] [--no-cron]\n       \
+        "usage: krug-host [--manifest spin.toml] [--listen 127.0.0.1:3000] [--state-dir DIR] [--no-cron] [--stats-file F]\n       \
          krug-host [--manifest spin.toml] [--state-dir DIR] fire-cron <component>"
     );
     ExitCode::from(2)
@@ -23,6 +23,7 @@ fn main() -> ExitCode {
     let mut state_dir: Option<PathBuf> = None;
     let mut cron = true;
     let mut fire: Option<String> = None;
+    let mut stats_file: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -39,6 +40,10 @@ fn main() -> ExitCode {
                 None => return usage(),
             },
             "--no-cron" => cron = false,
+            "--stats-file" => match args.next() {
+                Some(v) => stats_file = Some(PathBuf::from(v)),
+                None => return usage(),
+            },
             "fire-cron" => match args.next() {
                 Some(c) => fire = Some(c),
                 None => return usage(),
@@ -53,6 +58,7 @@ fn main() -> ExitCode {
     let mut cfg = HostConfig::new(manifest);
     cfg.listen = listen;
     cfg.cron = cron;
+    cfg.stats_file = stats_file;
     if let Some(dir) = state_dir {
         cfg.state_dir = dir;
     }

@@ -45,6 +45,30 @@ fn log_error(component: &str, method: &str, path: &str, err: &anyhow::Error) {
     );
 }
 
+// One stats line per finished request, when the host was asked for them.
+fn record_stats(
+    app: &App,
+    component: &str,
+    route: &str,
+    started: Instant,
+    stats: &crate::stores::SqlStats,
+) {
+    use std::{io::Write as _, sync::atomic::Ordering::Relaxed};
+    let Some(sink) = &app.stats else { return };
+    let line = serde_json::json!({
+        "component": component,
+        "route": route,
+        "total_us": u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        "sql_statements": stats.statements.load(Relaxed),
+        "sql_busy": stats.busy.load(Relaxed),
+        "sql_us": stats.sql_us.load(Relaxed),
+        "first_statement_us": stats.first_us.load(Relaxed),
+    });
+    if let Ok(mut file) = sink.lock() {
+        let _ = writeln!(file, "{line}");
+    }
+}
+
 /// Serves one request.
 pub async fn handle(
     app: Arc<App>,
@@ -112,6 +136,7 @@ pub async fn handle(
     }
 
     let mut store = Store::new(&app.engine, app.state(&component.env));
+    let sql_stats = store.data().sql_stats();
     let (sender, receiver) = tokio::sync::oneshot::channel();
     let prepared = (|| -> Result<_> {
         let incoming = store
@@ -133,12 +158,18 @@ pub async fn handle(
         }
     };
     let pre = component.pre.clone();
+    let stats_app = app.clone();
+    let route = matched.pattern.to_string();
+    let stats_component = component_id.clone();
     let task = tokio::task::spawn(async move {
         let proxy = pre.instantiate_async(&mut store).await?;
-        proxy
+        let result = proxy
             .wasi_http_incoming_handler()
             .call_handle(&mut store, incoming, out)
-            .await
+            .await;
+        // The guest is done (body streamed): its SQLite figures are final.
+        record_stats(&stats_app, &stats_component, &route, started, &sql_stats);
+        result
     });
     let response = match receiver.await {
         Ok(Ok(resp)) => resp,

@@ -10,6 +10,7 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
+use rusqlite::Connection;
 use wasmtime::component::{Resource, ResourceTable};
 use wasmtime_wasi::{HostWallClock, WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
@@ -17,7 +18,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpVi
 use crate::{
     bindings::{fermyon::spin::key_value, fermyon::spin::variables, spin::sqlite::sqlite},
     outbound::AllowList,
-    stores::{self, KvHandle, SqlHandle, Stores},
+    stores::{self, KvHandle, SqlHandle, SqlStats, Stores},
 };
 
 /// What one component may use, resolved at start-up.
@@ -105,6 +106,7 @@ pub struct State {
     table: ResourceTable,
     env: Arc<ComponentEnv>,
     stores: Arc<Stores>,
+    sql_stats: Arc<SqlStats>,
 }
 
 impl State {
@@ -122,7 +124,14 @@ impl State {
             table: ResourceTable::new(),
             env,
             stores,
+            sql_stats: Arc::default(),
         }
+    }
+
+    /// This instance's SQLite counters (shared, so they can be read after
+    /// the instance is gone).
+    pub fn sql_stats(&self) -> Arc<SqlStats> {
+        self.sql_stats.clone()
     }
 }
 
@@ -279,21 +288,26 @@ impl sqlite::HostConnection for State {
         if database != "default" {
             return Ok(Err(sqlite::Error::NoSuchDatabase));
         }
-        match self.stores.open_sqlite() {
-            Ok(conn) => Ok(Ok(self.table.push(SqlHandle { conn })?)),
-            Err(e) => Ok(Err(sqlite::Error::Io(e.to_string()))),
-        }
+        // Spin 4 opens the file on the first statement, not here.
+        let handle = SqlHandle {
+            conn: Arc::default(),
+        };
+        Ok(Ok(self.table.push(handle)?))
     }
 
-    fn execute(
+    async fn execute(
         &mut self,
         conn: Resource<SqlHandle>,
         statement: String,
         parameters: Vec<sqlite::Value>,
     ) -> wasmtime::Result<Result<sqlite::QueryResult, sqlite::Error>> {
-        let handle = self.table.get(&conn)?;
+        let slot = self.table.get(&conn)?.conn.clone();
         let params = parameters.into_iter().map(to_host).collect();
-        Ok(match stores::execute(&handle.conn, &statement, params) {
+        let result = self
+            .stores
+            .execute_blocking(slot, &self.sql_stats, statement, params)
+            .await;
+        Ok(match result {
             Ok((columns, rows)) => Ok(sqlite::QueryResult {
                 columns,
                 rows: rows
@@ -303,16 +317,24 @@ impl sqlite::HostConnection for State {
                     })
                     .collect(),
             }),
-            Err(e) => Err(sqlite::Error::Io(e.to_string())),
+            Err(e) => Err(sqlite::Error::Io(e)),
         })
     }
 
     fn last_insert_rowid(&mut self, conn: Resource<SqlHandle>) -> wasmtime::Result<i64> {
-        Ok(self.table.get(&conn)?.conn.last_insert_rowid())
+        let handle = self.table.get(&conn)?.conn.clone();
+        let guard = handle
+            .lock()
+            .map_err(|_| wasmtime::Error::msg("connection poisoned"))?;
+        Ok(guard.as_ref().map_or(0, Connection::last_insert_rowid))
     }
 
     fn changes(&mut self, conn: Resource<SqlHandle>) -> wasmtime::Result<u64> {
-        Ok(self.table.get(&conn)?.conn.changes())
+        let handle = self.table.get(&conn)?.conn.clone();
+        let guard = handle
+            .lock()
+            .map_err(|_| wasmtime::Error::msg("connection poisoned"))?;
+        Ok(guard.as_ref().map_or(0, Connection::changes))
     }
 
     fn drop(&mut self, conn: Resource<SqlHandle>) -> wasmtime::Result<()> {

@@ -3,13 +3,20 @@
 //! connection; SQLite `default` in `<state>/sqlite_db.db` with a new
 //! connection for every guest `open`.
 //!
-//! Like Spin's local SQLite, connections get no busy timeout: a writer that
-//! finds the database locked gets SQLite's "database is locked" error at once
-//! and the app retries (see core's `db::immediate`).
+//! Like Spin 4's local SQLite, a guest `open` only checks the label: the
+//! connection is opened on the handle's first statement, every statement
+//! runs on the blocking thread pool (so a slow query never holds an async
+//! worker), and connections get no busy timeout: a writer that finds the
+//! database locked gets SQLite's "database is locked" error at once and the
+//! app retries (see core's `db::immediate`).
 
 use std::{
     path::{Path, PathBuf},
-    sync::Mutex,
+    sync::{
+        atomic::{AtomicU32, AtomicU64, Ordering},
+        Arc, Mutex,
+    },
+    time::Instant,
 };
 
 use anyhow::{Context, Result};
@@ -20,9 +27,37 @@ pub struct KvHandle {
     pub(crate) label: String,
 }
 
-/// Host side of an open SQLite connection (a guest `connection` resource).
+/// Host side of an open SQLite connection (a guest `connection` resource):
+/// the connection itself appears on the first statement.
 pub struct SqlHandle {
-    pub(crate) conn: Connection,
+    pub(crate) conn: Arc<Mutex<Option<Connection>>>,
+}
+
+/// What one instance's SQLite use cost, for the per-request stats line.
+#[derive(Debug, Default)]
+pub struct SqlStats {
+    /// Statements executed.
+    pub statements: AtomicU32,
+    /// Of those, how many failed with "database is locked".
+    pub busy: AtomicU32,
+    /// Time inside SQLite (opening included), in microseconds.
+    pub sql_us: AtomicU64,
+    /// Time of the first statement on a fresh connection (open, schema
+    /// parse, the statement), in microseconds.
+    pub first_us: AtomicU64,
+}
+
+impl SqlStats {
+    fn record(&self, took_us: u64, first: bool, busy: bool) {
+        self.statements.fetch_add(1, Ordering::Relaxed);
+        self.sql_us.fetch_add(took_us, Ordering::Relaxed);
+        if first {
+            self.first_us.fetch_add(took_us, Ordering::Relaxed);
+        }
+        if busy {
+            self.busy.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 /// The app's storage, shared by every instance.
@@ -61,6 +96,36 @@ impl Stores {
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
+    }
+
+    /// Runs one guest statement on `conn` (a handle's connection slot) on
+    /// the blocking pool, opening the connection first when this is the
+    /// handle's first statement.
+    pub async fn execute_blocking(
+        self: &Arc<Self>,
+        conn: Arc<Mutex<Option<Connection>>>,
+        stats: &Arc<SqlStats>,
+        sql: String,
+        params: Vec<Value>,
+    ) -> std::result::Result<(Vec<String>, Vec<Vec<Value>>), String> {
+        let stores = self.clone();
+        let stats = stats.clone();
+        tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let mut guard = conn.lock().map_err(|_| "connection poisoned".to_string())?;
+            let first = guard.is_none();
+            if first {
+                *guard = Some(stores.open_sqlite().map_err(|e| e.to_string())?);
+            }
+            let result = execute(guard.as_ref().expect("opened above"), &sql, params);
+            let busy = matches!(&result, Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy);
+            let took = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+            stats.record(took, first, busy);
+            result.map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| format!("query task failed: {e}"))?
     }
 
     fn with_kv<T>(

@@ -180,6 +180,50 @@ fn sqlite_is_shared_and_each_request_opens_its_own_connection() {
 }
 
 #[test]
+fn the_stats_file_counts_each_requests_statements_and_the_first_ones_cost() {
+    build_fixtures();
+    let state = tempfile::tempdir().unwrap();
+    let stats = state.path().join("stats.jsonl");
+    let mut cfg = config(state.path(), &[("secret_token", "s3cret")]);
+    cfg.stats_file = Some(stats.clone());
+    let host = Host::start(cfg).expect("host starts");
+    let client = Client::new(host.addr());
+    let sql = format!("/api/db?op=sql&stmt={}", enc("SELECT 1"));
+    assert_eq!(client.get(&sql).send().status, 200);
+    assert_eq!(client.get("/exact").send().status, 200);
+    // A line is written once its guest has finished: wait for both.
+    let mut lines: Vec<Value> = Vec::new();
+    for _ in 0..100 {
+        lines = std::fs::read_to_string(&stats)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        if lines.len() >= 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let by_route = |route: &str| {
+        lines
+            .iter()
+            .find(|l| l["route"] == route)
+            .unwrap_or_else(|| panic!("no line for {route}: {lines:?}"))
+            .clone()
+    };
+    let db = by_route("/api/...");
+    assert_eq!(db["sql_statements"], 1, "{db}");
+    assert_eq!(db["sql_busy"], 0, "{db}");
+    let first = db["first_statement_us"].as_u64().unwrap();
+    assert!(first > 0, "{db}");
+    assert!(db["sql_us"].as_u64().unwrap() >= first, "{db}");
+    assert!(db["total_us"].as_u64().unwrap() >= db["sql_us"].as_u64().unwrap());
+    let plain = by_route("/exact");
+    assert_eq!(plain["sql_statements"], 0, "{plain}");
+    assert_eq!(plain["first_statement_us"], 0, "{plain}");
+}
+
+#[test]
 fn variables_resolve_from_templates_and_are_per_component() {
     let p = probe();
     assert_eq!(get(&p, "/x?op=var&name=greeting")["value"], "hello, world");
