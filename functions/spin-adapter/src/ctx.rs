@@ -68,6 +68,12 @@ impl Ctx {
         &self.sql
     }
 
+    /// SQL statements this request has sent, and how many found the
+    /// database busy (each retry of a locked `BEGIN IMMEDIATE` counts).
+    pub fn sql_counts(&self) -> (u32, u32) {
+        self.sql.counts()
+    }
+
     /// Key-value `default`.
     pub fn kv(&self) -> &dyn KeyValue {
         &self.kv

@@ -10,6 +10,8 @@ pub(crate) struct AccessLog<'a> {
     pub path: &'a str,
     pub status: u16,
     pub duration_ms: f64,
+    pub sql_statements: u32,
+    pub sql_busy: u32,
     pub code: Option<&'a str>,
     pub cause: Option<&'a str>,
 }
@@ -25,7 +27,11 @@ pub(crate) fn access(entry: &AccessLog<'_>) {
         "path": entry.path,
         "status": entry.status,
         "duration_ms": (entry.duration_ms * 1000.0).round() / 1000.0,
+        "sql_statements": entry.sql_statements,
     });
+    if entry.sql_busy > 0 {
+        line["sql_busy"] = json!(entry.sql_busy);
+    }
     if let Some(code) = entry.code {
         line["code"] = json!(code);
     }

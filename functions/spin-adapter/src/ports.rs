@@ -1,6 +1,6 @@
 //! The core ports implemented on spin-sdk host interfaces.
 
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 
 use chrono::{DateTime, Utc};
 use krug_core::ports::{
@@ -11,13 +11,21 @@ use spin_sdk::{key_value, sqlite3};
 
 /// SQLite `default`, opened on first use so routes that never touch SQL pay
 /// nothing. One connection per request instance, as Spin gives each guest
-/// `open` its own connection.
+/// `open` its own connection. It counts the statements it sends (and how
+/// many came back "busy") for the access log.
 #[derive(Default)]
 pub struct SpinSql {
     conn: OnceCell<sqlite3::Connection>,
+    statements: Cell<u32>,
+    busy: Cell<u32>,
 }
 
 impl SpinSql {
+    /// Statements sent so far, and how many of them found the database busy.
+    pub(crate) fn counts(&self) -> (u32, u32) {
+        (self.statements.get(), self.busy.get())
+    }
+
     fn conn(&self) -> Result<&sqlite3::Connection, StoreError> {
         if let Some(conn) = self.conn.get() {
             return Ok(conn);
@@ -70,7 +78,15 @@ fn classify_sqlite_message(msg: String) -> StoreError {
 impl Sql for SpinSql {
     fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, StoreError> {
         let params: Vec<sqlite3::Value> = params.iter().map(to_spin).collect();
-        let result = self.conn()?.execute(sql, &params).map_err(map_sql_error)?;
+        let conn = self.conn()?;
+        self.statements.set(self.statements.get().saturating_add(1));
+        let result = conn.execute(sql, &params).map_err(|e| {
+            let e = map_sql_error(e);
+            if matches!(e, StoreError::Busy) {
+                self.busy.set(self.busy.get().saturating_add(1));
+            }
+            e
+        })?;
         Ok(Rows {
             columns: result.columns,
             rows: result

@@ -40,6 +40,7 @@ impl Exchange {
     }
 
     fn log(&self, ctx: &Ctx, status: u16, code: Option<&str>, cause: Option<&str>) {
+        let (sql_statements, sql_busy) = ctx.sql_counts();
         access(&AccessLog {
             component: self.component,
             request_id: ctx.request_id(),
@@ -47,6 +48,8 @@ impl Exchange {
             path: &self.path,
             status,
             duration_ms: self.started.elapsed().as_secs_f64() * 1000.0,
+            sql_statements,
+            sql_busy,
             code,
             cause,
         });
