@@ -7,6 +7,8 @@
 //! holds, so however many checkouts race, committed plus held uses never
 //! exceed a promo's limits.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -15,7 +17,7 @@ use serde_json::{json, Value};
 use super::engine::{self, CartLine, MemberFacts, Quote, QuoteInput};
 use super::error::PromoError;
 use super::input::sku;
-use super::model::Channel;
+use super::model::{Channel, Usage};
 use super::store::{self, PromoEnv};
 use crate::db::{immediate, parse_ts, ts};
 use crate::error::InvalidValue;
@@ -327,6 +329,81 @@ fn price(
     price_with(sql, member_id, c, now, candidates)
 }
 
+// What a quote depends on besides the checkout and the candidates: read
+// from the database, so a copy read outside the write lock can be checked
+// for staleness inside it by reading again and comparing.
+#[derive(Debug, Clone, PartialEq)]
+struct Inputs {
+    business: Business,
+    tz: Tz,
+    facts: MemberFacts,
+    usage: HashMap<String, Usage>,
+}
+
+fn input_for<'a>(
+    c: &'a Checkout,
+    now: DateTime<Utc>,
+    candidates: &'a [super::model::Promo],
+    business: &'a Business,
+    tz: Tz,
+    facts: MemberFacts,
+    usage: &'a HashMap<String, Usage>,
+) -> QuoteInput<'a> {
+    QuoteInput {
+        business_id: &business.id,
+        tz,
+        channel: c.channel,
+        now,
+        lines: &c.lines,
+        codes: &c.codes,
+        candidates,
+        usage,
+        member: facts,
+        points_requested: c.points,
+        max_points_share_pct: business.max_points_share_pct,
+    }
+}
+
+// Reads the inputs of pricing `c` against `candidates`. Uses are counted
+// only where a limit could refuse the promo.
+fn read_inputs(
+    sql: &dyn Sql,
+    member_id: &str,
+    c: &Checkout,
+    now: DateTime<Utc>,
+    candidates: &[super::model::Promo],
+) -> Result<Inputs, PromoError> {
+    let (business, tz) = business_tz(sql, &c.business_id)?;
+    let facts = member_facts(sql, member_id, &business, now)?;
+    let none = HashMap::new();
+    let input = input_for(c, now, candidates, &business, tz, facts, &none);
+    let ids = engine::usage_needed(&input, candidates);
+    let usage = store::usage(sql, &ids, member_id, now)?;
+    Ok(Inputs {
+        business,
+        tz,
+        facts,
+        usage,
+    })
+}
+
+fn price_inputs(
+    c: &Checkout,
+    now: DateTime<Utc>,
+    candidates: &[super::model::Promo],
+    i: &Inputs,
+) -> Quote {
+    engine::quote(&input_for(
+        c,
+        now,
+        candidates,
+        &i.business,
+        i.tz,
+        i.facts,
+        &i.usage,
+    ))
+}
+
 // Prices against candidates the caller loaded.
 fn price_with(
     sql: &dyn Sql,
@@ -335,24 +412,8 @@ fn price_with(
     now: DateTime<Utc>,
     candidates: Vec<super::model::Promo>,
 ) -> Result<(Quote, Business), PromoError> {
-    let (b, tz) = business_tz(sql, &c.business_id)?;
-    let facts = member_facts(sql, member_id, &b, now)?;
-    let ids: Vec<String> = candidates.iter().map(|p| p.id.clone()).collect();
-    let usage = store::usage(sql, &ids, member_id, now)?;
-    let quote = engine::quote(&QuoteInput {
-        business_id: &b.id,
-        tz,
-        channel: c.channel,
-        now,
-        lines: &c.lines,
-        codes: &c.codes,
-        candidates: &candidates,
-        usage: &usage,
-        member: facts,
-        points_requested: c.points,
-        max_points_share_pct: b.max_points_share_pct,
-    });
-    Ok((quote, b))
+    let inputs = read_inputs(sql, member_id, c, now, &candidates)?;
+    Ok((price_inputs(c, now, &candidates, &inputs), inputs.business))
 }
 
 fn unknown_codes(q: &Quote) -> usize {
@@ -436,15 +497,28 @@ pub fn reserve(
     // hundreds of campaigns inside it would serialise every checkout on
     // it); inside, they are re-read only if one changed meanwhile. Usage is
     // always read inside, so limits stay exact.
+    //
+    // The quote itself is priced outside too: inside, the inputs it
+    // depends on are read again, and only if they differ (another checkout
+    // used a limited promo, the member's balance moved) is it priced again.
+    // Pricing is a pure function of those inputs, so the held terms are
+    // exactly what pricing under the lock would give.
     let codes = upper_codes(&c.codes);
     let loaded = store::candidates(env.sql, &c.business_id, &codes)?;
+    let outside = read_inputs(env.sql, member_id, c, now, &loaded)?;
+    let priced = price_inputs(c, now, &loaded, &outside);
     let result = immediate(env.sql, |tx| {
-        let candidates = if store::changed_since(tx, now)? {
-            store::candidates(tx, &c.business_id, &codes)?
+        let (q, b) = if store::changed_since(tx, now)? {
+            let fresh = store::candidates(tx, &c.business_id, &codes)?;
+            price_with(tx, member_id, c, now, fresh)?
         } else {
-            loaded.clone()
+            let inside = read_inputs(tx, member_id, c, now, &loaded)?;
+            if inside == outside {
+                (priced.clone(), inside.business)
+            } else {
+                (price_inputs(c, now, &loaded, &inside), inside.business)
+            }
         };
-        let (q, b) = price_with(tx, member_id, c, now, candidates)?;
         if !q.rejected.is_empty() {
             // A reservation holds exactly the terms the member asked for:
             // a typed code that does not apply refuses it, with nothing

@@ -262,8 +262,8 @@ fn eligible(p: &Promo, l: &CartLine) -> bool {
         || c.skus.contains(&l.sku)
 }
 
-// The first check a promo fails, if any (module docs, rule 2).
-fn rejection(input: &QuoteInput<'_>, p: &Promo, subtotal: i64) -> Option<&'static str> {
+// The first check a promo fails that does not depend on its usage.
+fn pure_rejection(input: &QuoteInput<'_>, p: &Promo, subtotal: i64) -> Option<&'static str> {
     let c = &p.conditions;
     if !p.businesses.is_empty() && !p.businesses.iter().any(|b| b == input.business_id) {
         return Some("NOT_ELIGIBLE_BUSINESS");
@@ -292,6 +292,22 @@ fn rejection(input: &QuoteInput<'_>, p: &Promo, subtotal: i64) -> Option<&'stati
     if !input.lines.iter().any(|l| eligible(p, l)) {
         return Some("NOT_ELIGIBLE_ITEMS");
     }
+    None
+}
+
+fn has_limits(p: &Promo) -> bool {
+    let l = &p.limits;
+    l.total.is_some()
+        || l.per_member.is_some()
+        || l.per_member_per_day.is_some()
+        || l.budget.is_some()
+}
+
+// The first check a promo fails, if any (module docs, rule 2).
+fn rejection(input: &QuoteInput<'_>, p: &Promo, subtotal: i64) -> Option<&'static str> {
+    if let Some(reason) = pure_rejection(input, p, subtotal) {
+        return Some(reason);
+    }
     let u = input.usage.get(&p.id).copied().unwrap_or_default();
     let l = &p.limits;
     if l.total.is_some_and(|t| u.total >= t)
@@ -304,6 +320,23 @@ fn rejection(input: &QuoteInput<'_>, p: &Promo, subtotal: i64) -> Option<&'stati
         return Some("BUDGET_EXHAUSTED");
     }
     None
+}
+
+/// The candidates whose usage can change the quote: those with a limit or
+/// a budget that pass every other check. The quote reads `input.usage`
+/// only for these, so the caller need not count uses of the others (an
+/// unlimited campaign, or one for items the cart lacks, costs no query).
+pub fn usage_needed<'p>(input: &QuoteInput<'_>, candidates: &'p [Promo]) -> Vec<&'p str> {
+    let subtotal = input
+        .lines
+        .iter()
+        .map(line_total)
+        .fold(0i64, i64::saturating_add);
+    candidates
+        .iter()
+        .filter(|p| has_limits(p) && pure_rejection(input, p, subtotal).is_none())
+        .map(|p| p.id.as_str())
+        .collect()
 }
 
 // The promo's discount on `left` (what is left of each line), allocated per

@@ -489,7 +489,7 @@ pub fn changed_since(sql: &dyn Sql, since: DateTime<Utc>) -> Result<bool, StoreE
 /// `member_id` (today = the UTC date of `now`).
 pub fn usage(
     sql: &dyn Sql,
-    promo_ids: &[String],
+    promo_ids: &[&str],
     member_id: &str,
     now: DateTime<Utc>,
 ) -> Result<HashMap<String, Usage>, StoreError> {
@@ -499,7 +499,7 @@ pub fn usage(
     }
     let marks = vec!["?"; promo_ids.len()].join(", ");
     let mut args = params![member_id, member_id, day(now), ts(now)];
-    args.extend(promo_ids.iter().map(|p| SqlValue::Text(p.clone())));
+    args.extend(promo_ids.iter().map(|p| SqlValue::Text((*p).to_string())));
     let rows = sql.execute(
         &format!(
             "SELECT promo_id, COUNT(*) AS total, COALESCE(SUM(discount), 0) AS spent, \

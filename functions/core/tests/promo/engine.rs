@@ -8,7 +8,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use krug_core::{
     promo::{
-        engine::{allocate, in_schedule, quote, CartLine, MemberFacts, Quote, QuoteInput},
+        engine::{
+            allocate, in_schedule, quote, usage_needed, CartLine, MemberFacts, Quote, QuoteInput,
+        },
         model::{Channel, Conditions, Kind, Limits, Promo, Schedule, Usage, Window},
     },
     wallet::{cashback::Ratio, Tier},
@@ -89,7 +91,11 @@ impl Case {
     }
 
     fn run(&self) -> Quote {
-        quote(&QuoteInput {
+        quote(&self.input())
+    }
+
+    fn input(&self) -> QuoteInput<'_> {
+        QuoteInput {
             business_id: SHOP,
             tz: chrono_tz::Europe::Moscow,
             channel: self.channel,
@@ -101,7 +107,7 @@ impl Case {
             member: self.member,
             points_requested: self.points,
             max_points_share_pct: self.share,
-        })
+        }
     }
 }
 
@@ -406,6 +412,30 @@ fn allocation_is_exact_and_ties_go_to_the_earlier_line() {
     assert_eq!(allocate(5_001, &[20_010, 30_000]), vec![2_001, 3_000]);
 }
 
+#[test]
+fn usage_is_needed_only_for_limited_promos_that_pass_every_other_check() {
+    let mut limited = promo("limited", None, Kind::Percent, 10);
+    limited.limits.total = Some(5);
+    let mut budgeted = promo("budgeted", Some("BUDGET"), Kind::Fixed, 100);
+    budgeted.limits.budget = Some(10_000);
+    let mut elsewhere = promo("elsewhere", None, Kind::Percent, 10);
+    elsewhere.limits.per_member = Some(1);
+    elsewhere.conditions.skus = vec!["NOT-IN-CART".into()];
+    let mut later = promo("later", None, Kind::Percent, 10);
+    later.limits.per_member_per_day = Some(1);
+    later.conditions.schedule.starts_at = Some(at() + chrono::Duration::days(1));
+    let unlimited = promo("unlimited", None, Kind::Percent, 10);
+    let case = Case::new(
+        vec![line("A", "home", 1, 10_000)],
+        vec![limited, budgeted, elsewhere, later, unlimited],
+        &["budget"],
+    );
+    assert_eq!(
+        usage_needed(&case.input(), &case.promos),
+        vec!["limited", "budgeted"]
+    );
+}
+
 fn arb_promo() -> impl Strategy<Value = Promo> {
     (
         0u8..4,
@@ -447,6 +477,38 @@ fn arb_promo() -> impl Strategy<Value = Promo> {
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn counting_only_the_needed_usage_prices_exactly_as_counting_all(
+        lines in prop::collection::vec((1i64..5, 0i64..50_000, any::<bool>()), 1..8),
+        promos in prop::collection::vec((arb_promo(), 0u8..5, 0i64..4, 0i64..3_000), 0..8),
+    ) {
+        let cart: Vec<CartLine> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, (q, p, home))| line(&format!("S{i}"), if *home { "home" } else { "beauty" }, *q, *p))
+            .collect();
+        let mut all = Vec::new();
+        let mut usage = HashMap::new();
+        for (i, (mut p, limit, used, spent)) in promos.into_iter().enumerate() {
+            p.id = format!("{}-{i}", p.id);
+            match limit {
+                1 => p.limits.total = Some(2),
+                2 => p.limits.per_member = Some(1),
+                3 => p.limits.per_member_per_day = Some(2),
+                4 => p.limits.budget = Some(2_000),
+                _ => {}
+            }
+            usage.insert(p.id.clone(), Usage { total: used, member: used / 2, member_today: used / 3, budget_spent: spent });
+            all.push(p);
+        }
+        let mut case = Case::new(cart, all, &[]);
+        case.usage = usage.clone();
+        let full = case.run();
+        let needed: Vec<String> = usage_needed(&case.input(), &case.promos).into_iter().map(str::to_string).collect();
+        case.usage = usage.into_iter().filter(|(id, _)| needed.contains(id)).collect();
+        prop_assert_eq!(case.run(), full);
+    }
 
     #[test]
     fn discounts_never_exceed_lines_and_always_sum_exactly(
