@@ -27,6 +27,7 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HOST_BIN = os.path.join(ROOT, "target/native/krug-host")
 FLOOR_BIN = os.path.join(ROOT, "target/native/floor")
+FIRST_BIN = os.path.join(ROOT, "target/native/first-statement")
 WASM_DIR = os.path.join(ROOT, "target/wasm32-wasip2/release")
 
 
@@ -55,7 +56,40 @@ def to_ms(value):
     return n / 1000 if unit == "us" else n * 1000 if unit == "s" else n
 
 
+# The host's per-request stats file (set once the host runs): each cell
+# reads the lines its requests added.
+STATS = {"path": None}
+
+
+def stats_offset():
+    path = STATS["path"]
+    return os.path.getsize(path) if path and os.path.exists(path) else 0
+
+
+def stats_since(offset):
+    """Mean SQL figures per request of the lines written after `offset`."""
+    path = STATS["path"]
+    if not path or not os.path.exists(path):
+        return {}
+    with open(path, "rb") as f:
+        f.seek(offset)
+        rows = [json.loads(line) for line in f.read().decode().splitlines() if line.strip()]
+    if not rows:
+        return {}
+    n = len(rows)
+    mean = lambda k: sum(r[k] for r in rows) / n
+    return {
+        "requests": n,
+        "stmts": mean("sql_statements"),
+        "busy": mean("sql_busy"),
+        "sql_ms": mean("sql_us") / 1000,
+        "first_ms": mean("first_statement_us") / 1000,
+        "total_ms": mean("total_us") / 1000,
+    }
+
+
 def wrk(url, connections, duration, script=None, threads=2):
+    offset = stats_offset()
     cmd = ["wrk", f"-t{min(threads, connections)}", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "5s"]
     if script:
         cmd += ["-s", script]
@@ -64,12 +98,15 @@ def wrk(url, connections, duration, script=None, threads=2):
     lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors:.*", out)
+    # Let the last requests' lines land.
+    time.sleep(0.2)
     return {
         "rps": rps,
         "p50": to_ms(lat["50"]),
         "p99": to_ms(lat["99"]),
         "non2xx": int(non2xx.group(1)) if non2xx else 0,
         "errors": errors.group(0) if errors else "",
+        "sql": stats_since(offset),
     }
 
 
@@ -99,7 +136,9 @@ class Proc:
 
 def start_host(state_dir, port, env):
     t0 = time.monotonic()
-    proc = Proc([HOST_BIN, "--manifest", os.path.join(ROOT, "spin.toml"), "--listen", f"127.0.0.1:{port}", "--state-dir", state_dir, "--no-cron"], env=env)
+    STATS["path"] = os.path.join(state_dir, "request-stats.jsonl")
+    proc = Proc([HOST_BIN, "--manifest", os.path.join(ROOT, "spin.toml"), "--listen", f"127.0.0.1:{port}", "--state-dir", state_dir, "--no-cron",
+                 "--stats-file", STATS["path"]], env=env)
     token = env["SPIN_VARIABLE_JOBS_TOKEN"]
     ok = wait_http(f"http://127.0.0.1:{port}/internal/migrate", method="POST", headers={"authorization": f"Bearer {token}"})
     if not ok:
@@ -845,7 +884,52 @@ def fmt_row(name, conns, r, base, health=None):
     ratio = r["rps"] / base["rps"] if base and base["rps"] else 1.0
     vs_health = f"{r['rps'] / health['rps']:.2f}" if health and health["rps"] else "–"
     extra = f" non-2xx {r['non2xx']}" if r["non2xx"] else ""
-    return f"| {name} | {conns} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {ratio:.2f} | {vs_health}{extra} |"
+    q = r.get("sql") or {}
+    if q:
+        sql = f"{q['stmts']:.1f} | {q['busy']:.2f} | {q['sql_ms']:.2f} | {q['first_ms']:.2f} | {max(q['total_ms'] - q['sql_ms'], 0):.2f}"
+    else:
+        sql = "– | – | – | – | –"
+    return f"| {name} | {conns} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {ratio:.2f} | {vs_health}{extra} | {sql} |"
+
+
+# Schema variants for the first-statement cell: which tables a database
+# holds decides what every connection to it parses.
+SCHEMA_GROUPS = {
+    "support, flags, ingest and analytics tables moved out": ("support_", "faq_", "feature_flags", "analytics_", "integrations", "sync_runs", "app_events"),
+    "money core only (auth, wallet, promo, payments, platform)": ("support_", "faq_", "feature_flags", "analytics_", "integrations", "sync_runs", "app_events",
+                                                                "review", "purchase_lines", "referral", "member_devices", "preorder", "event", "proposal"),
+}
+
+
+def first_statement_cells(db_path, tmp):
+    """The cost of opening a connection and running its first statement,
+    against the app's schema, against subsets of it and against an empty
+    database (native, same SQLite build as the host)."""
+    import sqlite3
+    src = sqlite3.connect(db_path)
+    objects = src.execute("SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE sql IS NOT NULL").fetchall()
+    src.close()
+    variants = [("the app's schema", db_path, len(objects))]
+    for label, prefixes in SCHEMA_GROUPS.items():
+        path = os.path.join(tmp, f"variant-{len(variants)}.db")
+        db = sqlite3.connect(path)
+        kept = [sql for _, _, tbl, sql in objects if not tbl.startswith(prefixes)]
+        for sql in kept:
+            db.execute(sql)
+        db.commit()
+        db.close()
+        variants.append((label, path, len(kept)))
+    empty = os.path.join(tmp, "empty.db")
+    db = sqlite3.connect(empty)
+    db.execute("CREATE TABLE t (x INTEGER)")
+    db.commit()
+    db.close()
+    variants.append(("one table", empty, 1))
+    out = []
+    for label, path, n in variants:
+        res = json.loads(subprocess.run([FIRST_BIN, path, "2000"], capture_output=True, text=True, timeout=300).stdout)
+        out.append((label, n, res))
+    return out
 
 
 def main():
@@ -973,6 +1057,9 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
     _, hwm = rss_kb(host.p.pid)
     host.stop()
+    first_tmp = tempfile.mkdtemp(prefix="krug-bench-schema-")
+    first = first_statement_cells(os.path.join(state, "sqlite_db.db"), first_tmp)
+    shutil.rmtree(first_tmp, ignore_errors=True)
     sms.stop()
     tg.stop()
     saleor.stop()
@@ -981,8 +1068,11 @@ def main():
 
     say("## Throughput and latency (req/s ÷ the native floor and ÷ the health route, same run, same concurrency)")
     say()
-    say("| route | conns | req/s | p50 ms | p99 ms | ÷ floor | ÷ health |")
-    say("|---|---:|---:|---:|---:|---:|---:|")
+    say("Per request, from the host's stats: SQL statements, statements answered \"busy\", time inside SQLite, of which the fresh")
+    say("connection's first statement (open + schema parse), and the rest (instantiation, guest code, waiting between retries).")
+    say()
+    say("| route | conns | req/s | p50 ms | p99 ms | ÷ floor | ÷ health | stmts | busy | SQL ms | first stmt ms | rest ms |")
+    say("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     health = results.get("GET /api/v1/health (SQLite open + SELECT)", {})
     for c in conns:
         say(fmt_row("native hyper floor", c, floor_res[c], floor_res[c]))
@@ -1016,6 +1106,14 @@ def main():
             f"{till_rate:.0f} purchases/s ({c} conns, same run); per batch p50 {p(0.5) * 1000:.0f} ms, p99 {p(0.99) * 1000:.0f} ms")
         say(f"Ingest, CSV uploads of 10 000 rows ({csv_bytes / 1024:.0f} KiB) one after another: {csv_rate:.0f} rows/s = "
             f"{csv_rate / till_rate:.2f}× the till; per upload {min(csv_times):.2f}–{max(csv_times):.2f} s")
+    say()
+    say("## First statement on a fresh connection (open + schema parse + one statement; native, 2 000 opens)")
+    say()
+    say("| database | schema objects | p50 µs | mean µs | ÷ the app's schema |")
+    say("|---|---:|---:|---:|---:|")
+    for label, n, res in first:
+        say(f"| {label} | {n} | {res['p50_us']:.0f} | {res['mean_us']:.0f} | {res['p50_us'] / first[0][2]['p50_us']:.2f} |")
+    say()
     say(f"Cold start (process start → first 200, empty compile cache): {cold_ms:.0f} ms; warm (cached): {warm_ms:.0f} ms")
     say(f"Host RSS under load: peak sampled {peak_rss / 1024:.1f} MiB, high-water {hwm / 1024:.1f} MiB")
     say()
