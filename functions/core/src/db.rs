@@ -173,18 +173,29 @@ impl<'a> Row<'a> {
 /// How long [`immediate`] keeps retrying a busy database before giving up.
 pub const BUSY_BUDGET: Duration = Duration::from_secs(10);
 
+/// Turns off SQLite's own busy handler on this connection, so that a
+/// writer that finds the lock taken hears so at once and [`with_busy_retry`]
+/// decides when it tries again.
+///
+/// Spin's local SQLite (like every connection opened through the common
+/// Rust binding) waits up to 5 s inside SQLite, sleeping 1, 2, 5, … up to
+/// 100 ms between tries: the longer a writer has waited the less often it
+/// tries, so newcomers overtake it and the write tail reaches seconds.
+pub const NO_BUSY_HANDLER: &str = "PRAGMA busy_timeout = 0";
+
 /// Runs `f` inside `BEGIN IMMEDIATE` … `COMMIT`, rolling back when `f` fails.
 ///
 /// Each Spin request has its own connection, so concurrent writers meet here:
 /// `BEGIN IMMEDIATE` takes the write lock up front (no deadlocking upgrade
-/// from a read), and when another writer holds it we back off and retry for
-/// up to [`BUSY_BUDGET`] before returning [`StoreError::Busy`]. `f` must not
-/// have side effects outside the database: it runs at most once, but only
-/// after the lock is held.
+/// from a read), and when another writer holds it we retry as
+/// [`with_busy_retry`] says, for up to [`BUSY_BUDGET`], before returning
+/// [`StoreError::Busy`]. `f` must not have side effects outside the
+/// database: it runs at most once, but only after the lock is held.
 pub fn immediate<T, E>(sql: &dyn Sql, mut f: impl FnMut(&dyn Sql) -> Result<T, E>) -> Result<T, E>
 where
     E: From<StoreError>,
 {
+    sql.execute(NO_BUSY_HANDLER, &[])?;
     with_busy_retry(|| sql.execute("BEGIN IMMEDIATE", &[]).map(|_| ()))?;
     match f(sql) {
         Ok(value) => match with_busy_retry(|| sql.execute("COMMIT", &[]).map(|_| ())) {
@@ -201,31 +212,69 @@ where
     }
 }
 
-/// Retries `op` while it reports [`StoreError::Busy`], with growing sleeps,
-/// for at most [`BUSY_BUDGET`].
+/// Retries `op` while it reports [`StoreError::Busy`] for at most
+/// [`BUSY_BUDGET`], pausing between tries as [`busy_pause`] says.
 pub fn with_busy_retry<T>(mut op: impl FnMut() -> Result<T, StoreError>) -> Result<T, StoreError> {
     let started = std::time::Instant::now();
-    let mut pause = Duration::from_micros(100);
     loop {
         match op() {
             Err(StoreError::Busy) if started.elapsed() < BUSY_BUDGET => {
-                // Half the pause plus a jitter from the clock, so waiting
-                // writers do not all wake together; a short cap, because
-                // the lock is held for one short transaction at a time.
-                let half = pause / 2;
-                let jitter_ns = u64::from(started.elapsed().subsec_nanos())
-                    % u64::try_from(half.as_nanos()).unwrap_or(1).max(1);
-                std::thread::sleep(half + Duration::from_nanos(jitter_ns));
-                pause = (pause * 2).min(Duration::from_millis(4));
+                let waited = started.elapsed();
+                // The clock's low digits are jitter enough to keep waiting
+                // writers from waking together.
+                std::thread::sleep(busy_pause(waited, waited.subsec_micros() % 1000));
             }
             other => return other,
         }
     }
 }
 
+/// The pause before the next try of a writer that has waited `waited` for
+/// the write lock, with `jitter` in `0..1000` spreading it by ±25 %.
+///
+/// SQLite has no queue for its write lock: whoever tries first after a
+/// commit gets it. So the pause shrinks as the wait grows — a newcomer
+/// waits about 2 ms between tries, a writer that has waited 100 ms or more
+/// about 0.25 ms — and the longest waiters, trying most often, usually win
+/// the lock next. (Growing pauses did the opposite: the longer a writer had
+/// waited, the less often it tried, and later writers overtook it, which is
+/// what made the write tail.)
+pub fn busy_pause(waited: Duration, jitter: u32) -> Duration {
+    const LONGEST_US: u64 = 2_000;
+    const SHORTEST_US: u64 = 250;
+    const FULL_SPEED_AFTER_US: u64 = 100_000;
+    let waited_us = u64::try_from(waited.as_micros())
+        .unwrap_or(u64::MAX)
+        .min(FULL_SPEED_AFTER_US);
+    let base = LONGEST_US - (LONGEST_US - SHORTEST_US) * waited_us / FULL_SPEED_AFTER_US;
+    let spread = 750 + u64::from(jitter.min(999)) / 2;
+    Duration::from_micros(base * spread / 1000)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn busy_pauses_shrink_as_the_wait_grows_and_stay_bounded() {
+        let at = |ms: u64, jitter: u32| busy_pause(Duration::from_millis(ms), jitter);
+        // A newcomer waits 1.5–2.5 ms; a long waiter 0.19–0.31 ms.
+        assert_eq!(at(0, 0), Duration::from_micros(1_500));
+        assert_eq!(at(0, 999), Duration::from_micros(2_498));
+        assert_eq!(at(100, 0), Duration::from_micros(187));
+        assert_eq!(at(5_000, 999), at(100, 999));
+        let mut last = at(0, 500);
+        for ms in 1..=120 {
+            let p = at(ms, 500);
+            assert!(p <= last, "{ms} ms: {p:?} > {last:?}");
+            last = p;
+        }
+        // Jitter never leaves the ±25 % band.
+        for j in [0, 1, 500, 999, 5_000] {
+            let p = at(50, j).as_micros();
+            assert!((843..=1_406).contains(&p), "{j}: {p}");
+        }
+    }
 
     #[test]
     fn params_macro_converts() {

@@ -15,8 +15,9 @@ use rusqlite::{types::ValueRef, Connection, ErrorCode};
 
 use crate::ports::{Clock, KeyValue, Random, Rows, Sql, SqlValue, StoreError, Variables};
 
-/// A SQLite connection. Like Spin's, it sets no busy timeout: contention
-/// surfaces as [`StoreError::Busy`] and `db::immediate` retries.
+/// A SQLite connection, opened as Spin opens its local ones (with the
+/// binding's 5 s busy timeout, which `db::immediate` turns off so that
+/// contention surfaces as [`StoreError::Busy`] and it retries itself).
 pub struct NativeSql {
     conn: Connection,
 }

@@ -6,9 +6,9 @@
 //! Like Spin 4's local SQLite, a guest `open` only checks the label: the
 //! connection is opened on the handle's first statement, every statement
 //! runs on the blocking thread pool (so a slow query never holds an async
-//! worker), and connections get no busy timeout: a writer that finds the
-//! database locked gets SQLite's "database is locked" error at once and the
-//! app retries (see core's `db::immediate`).
+//! worker), and connections come with the SQLite binding's default busy
+//! timeout of 5 s, as Spin's do. The app's write transactions turn it off
+//! and retry themselves (see core's `db::immediate`).
 
 use std::{
     path::{Path, PathBuf},
