@@ -13,7 +13,7 @@ use krug_core::{
     migrate::{self, MIGRATIONS},
     native::{ManualClock, MapVariables, MemoryKv, NativeSql, OsRandom, SystemClock},
     pagination::Cursor,
-    ports::{Sql, StoreError},
+    ports::{Sql, SqlValue, StoreError},
 };
 
 fn migrated(path: &Path) -> NativeSql {
@@ -37,6 +37,78 @@ fn migrations_apply_once_and_switch_to_wal() {
         mode.rows[0][0],
         krug_core::ports::SqlValue::Text("wal".into())
     );
+}
+
+#[test]
+fn the_promo_trigger_migration_keeps_every_existing_campaign_a_candidate() {
+    let dir = tempfile::tempdir().unwrap();
+    let sql = NativeSql::open(&dir.path().join("db")).unwrap();
+    let (before, after): (Vec<&(i64, &str, &str)>, Vec<_>) =
+        MIGRATIONS.iter().partition(|m| m.0 < 15);
+    let run = |text: &str| {
+        for s in migrate::split_statements(text) {
+            sql.execute(&s, &[]).unwrap();
+        }
+    };
+    for m in &before {
+        run(m.2);
+    }
+    // Two campaigns as the schema before stored them: one for two
+    // businesses, one network-wide.
+    for (id, businesses) in [("p-shops", r#"["b1","b2"]"#), ("p-all", "[]")] {
+        sql.execute(
+            "INSERT INTO promos (id, name, kind, businesses, auto, created_at, updated_at) \
+             VALUES (?, ?, 'percent', ?, 1, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+            &[
+                SqlValue::Text(id.into()),
+                SqlValue::Text(id.into()),
+                SqlValue::Text(businesses.into()),
+            ],
+        )
+        .unwrap();
+    }
+    for b in ["b1", "b2"] {
+        sql.execute(
+            "INSERT INTO promo_businesses (promo_id, business_id) VALUES ('p-shops', ?)",
+            &[SqlValue::Text(b.into())],
+        )
+        .unwrap();
+    }
+    let m15 = after.iter().find(|m| m.0 == 15).expect("migration 15");
+    run(m15.2);
+    let rows = sql
+        .execute(
+            "SELECT scope, trigger_key, promo_id FROM promo_triggers ORDER BY scope, promo_id",
+            &[],
+        )
+        .unwrap();
+    let got: Vec<Vec<String>> = rows
+        .rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|v| match v {
+                    SqlValue::Text(t) => t.clone(),
+                    other => panic!("{other:?}"),
+                })
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            vec!["*", "*", "p-all"],
+            vec!["b1", "*", "p-shops"],
+            vec!["b2", "*", "p-shops"],
+        ]
+    );
+    let left = sql
+        .execute(
+            "SELECT COUNT(*) FROM sqlite_schema WHERE name IN ('promo_businesses', 'promos_auto_network')",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(left.rows[0][0], SqlValue::Integer(0));
 }
 
 #[test]

@@ -325,7 +325,7 @@ fn price(
     c: &Checkout,
     now: DateTime<Utc>,
 ) -> Result<(Quote, Business), PromoError> {
-    let candidates = store::candidates(sql, &c.business_id, &upper_codes(&c.codes))?;
+    let candidates = store::candidates(sql, &c.business_id, &upper_codes(&c.codes), &c.lines)?;
     price_with(sql, member_id, c, now, candidates)
 }
 
@@ -504,12 +504,12 @@ pub fn reserve(
     // Pricing is a pure function of those inputs, so the held terms are
     // exactly what pricing under the lock would give.
     let codes = upper_codes(&c.codes);
-    let loaded = store::candidates(env.sql, &c.business_id, &codes)?;
+    let loaded = store::candidates(env.sql, &c.business_id, &codes, &c.lines)?;
     let outside = read_inputs(env.sql, member_id, c, now, &loaded)?;
     let priced = price_inputs(c, now, &loaded, &outside);
     let result = immediate(env.sql, |tx| {
         let (q, b) = if store::changed_since(tx, now)? {
-            let fresh = store::candidates(tx, &c.business_id, &codes)?;
+            let fresh = store::candidates(tx, &c.business_id, &codes, &c.lines)?;
             price_with(tx, member_id, c, now, fresh)?
         } else {
             let inside = read_inputs(tx, member_id, c, now, &loaded)?;

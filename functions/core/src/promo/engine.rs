@@ -49,7 +49,7 @@ use chrono::{DateTime, Datelike, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
-use super::model::{Channel, Kind, Promo, Schedule, Usage, Window};
+use super::model::{Channel, Conditions, Kind, Promo, Schedule, Usage, Window};
 use crate::wallet::cashback::{round_half_up, Ratio};
 use crate::wallet::Tier;
 
@@ -253,6 +253,46 @@ pub fn in_schedule(schedule: &Schedule, tz: Tz, now: DateTime<Utc>) -> bool {
 
 fn line_total(l: &CartLine) -> i64 {
     i64::try_from(i128::from(l.quantity) * i128::from(l.unit_price)).unwrap_or(i64::MAX)
+}
+
+/// The trigger key of a promo (or cart) that every cart matches.
+pub const ANY_LINE: &str = "*";
+
+/// The keys under which a promo with conditions `c` is stored for
+/// [`cart_triggers`] to find: `sku:<sku>` and `category:<slug>` for each
+/// SKU and category it is limited to, or [`ANY_LINE`] when it lists
+/// neither. A cart whose keys share none of these has no line the promo is
+/// eligible for (the same test as the engine's own), so leaving the promo
+/// out of that cart's candidates never changes an auto campaign's quote.
+pub fn promo_triggers(c: &Conditions) -> Vec<String> {
+    if c.categories.is_empty() && c.skus.is_empty() {
+        return vec![ANY_LINE.to_string()];
+    }
+    let mut keys: Vec<String> = c
+        .skus
+        .iter()
+        .map(|s| format!("sku:{s}"))
+        .chain(c.categories.iter().map(|k| format!("category:{k}")))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// The keys a cart of `lines` matches: [`ANY_LINE`] and each line's
+/// `sku:<sku>` and `category:<slug>` (see [`promo_triggers`]), sorted and
+/// once each.
+pub fn cart_triggers(lines: &[CartLine]) -> Vec<String> {
+    let mut keys: Vec<String> = std::iter::once(ANY_LINE.to_string())
+        .chain(
+            lines
+                .iter()
+                .flat_map(|l| [format!("sku:{}", l.sku), format!("category:{}", l.category)]),
+        )
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
 }
 
 fn eligible(p: &Promo, l: &CartLine) -> bool {

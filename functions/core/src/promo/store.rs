@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
+use super::engine::{self, CartLine};
 use super::error::PromoError;
 use super::input::{self, PromoView, RawPromo, UsageView};
 use super::model::{Conditions, Kind, Limits, Promo, Usage};
@@ -290,15 +291,50 @@ fn write(
              updated_at = ? WHERE id = ?",
             &all,
         )?;
+        // A scan of this narrow table: promo writes are rare, and an index
+        // by promo would be one more object every request's schema parse
+        // pays for.
         tx.execute(
-            "DELETE FROM promo_businesses WHERE promo_id = ?",
+            "DELETE FROM promo_triggers WHERE promo_id = ?",
             &params![p.id.as_str()],
         )?;
     }
-    for b in &p.businesses {
+    write_triggers(tx, p)
+}
+
+/// Most trigger rows one promo writes (scopes × keys); a promo that would
+/// need more is stored under [`engine::ANY_LINE`] alone, which is always
+/// correct (it is then a candidate of every cart in its scopes).
+const MAX_TRIGGER_ROWS: usize = 2_000;
+
+/// Trigger rows per `INSERT` (three parameters each).
+const TRIGGER_ROWS_PER_INSERT: usize = 250;
+
+// Writes the rows under which `candidates` finds `p`: one per business it
+// is for (or `*`, network-wide) and trigger key.
+fn write_triggers(tx: &dyn Sql, p: &Promo) -> Result<(), StoreError> {
+    let scopes: Vec<&str> = if p.businesses.is_empty() {
+        vec![engine::ANY_LINE]
+    } else {
+        p.businesses.iter().map(String::as_str).collect()
+    };
+    let mut keys = engine::promo_triggers(&p.conditions);
+    if scopes.len() * keys.len() > MAX_TRIGGER_ROWS {
+        keys = vec![engine::ANY_LINE.to_string()];
+    }
+    let rows: Vec<(&str, &str)> = scopes
+        .iter()
+        .flat_map(|scope| keys.iter().map(move |k| (*scope, k.as_str())))
+        .collect();
+    for chunk in rows.chunks(TRIGGER_ROWS_PER_INSERT) {
+        let marks = vec!["(?, ?, ?)"; chunk.len()].join(", ");
+        let mut args = Vec::with_capacity(chunk.len() * 3);
+        for (scope, key) in chunk {
+            args.extend(params![*scope, *key, p.id.as_str()]);
+        }
         tx.execute(
-            "INSERT INTO promo_businesses (promo_id, business_id) VALUES (?, ?)",
-            &params![p.id.as_str(), b.as_str()],
+            &format!("INSERT INTO promo_triggers (scope, trigger_key, promo_id) VALUES {marks}"),
+            &args,
         )?;
     }
     Ok(())
@@ -438,13 +474,17 @@ pub fn list(
     }))
 }
 
-/// The promos a checkout at `business_id` considers: those whose code was
-/// typed (any state: the engine reports why one does not apply) and the
-/// active auto campaigns of this business or of the whole network.
+/// The promos a checkout at `business_id` of `lines` considers: those whose
+/// code was typed (any state: the engine reports why one does not apply)
+/// and the active auto campaigns of this business or of the whole network
+/// that have a trigger in the cart ([`engine::cart_triggers`]). Campaigns
+/// limited to SKUs or categories the cart lacks are never read, so the cost
+/// follows the campaigns that can apply, not all of them.
 pub fn candidates(
     sql: &dyn Sql,
     business_id: &str,
     codes: &[String],
+    lines: &[CartLine],
 ) -> Result<Vec<Promo>, StoreError> {
     let mut out: Vec<Promo> = Vec::new();
     if !codes.is_empty() {
@@ -458,12 +498,16 @@ pub fn candidates(
             out.push(decode(r)?.promo);
         }
     }
+    let keys = engine::cart_triggers(lines);
+    let marks = vec!["?"; keys.len()].join(", ");
+    let mut args = params![business_id, engine::ANY_LINE];
+    args.extend(keys.into_iter().map(SqlValue::Text));
     let rows = sql.execute(
         &format!(
-            "SELECT {COLUMNS} FROM promos WHERE auto = 1 AND active = 1 AND \
-             (businesses = '[]' OR id IN (SELECT promo_id FROM promo_businesses WHERE business_id = ?))"
+            "SELECT {COLUMNS} FROM promos WHERE auto = 1 AND active = 1 AND id IN \
+             (SELECT promo_id FROM promo_triggers WHERE scope IN (?, ?) AND trigger_key IN ({marks}))"
         ),
-        &params![business_id],
+        &args,
     )?;
     for r in rows.iter() {
         let p = decode(r)?.promo;

@@ -9,7 +9,8 @@ use chrono_tz::Tz;
 use krug_core::{
     promo::{
         engine::{
-            allocate, in_schedule, quote, usage_needed, CartLine, MemberFacts, Quote, QuoteInput,
+            allocate, cart_triggers, in_schedule, promo_triggers, quote, usage_needed, CartLine,
+            MemberFacts, Quote, QuoteInput,
         },
         model::{Channel, Conditions, Kind, Limits, Promo, Schedule, Usage, Window},
     },
@@ -507,6 +508,45 @@ proptest! {
         let full = case.run();
         let needed: Vec<String> = usage_needed(&case.input(), &case.promos).into_iter().map(str::to_string).collect();
         case.usage = usage.into_iter().filter(|(id, _)| needed.contains(id)).collect();
+        prop_assert_eq!(case.run(), full);
+    }
+
+    #[test]
+    fn leaving_out_auto_campaigns_whose_triggers_miss_the_cart_prices_exactly_as_all(
+        lines in prop::collection::vec((1i64..5, 0i64..50_000, 0usize..3, 0usize..3), 1..8),
+        promos in prop::collection::vec((arb_promo(), prop::collection::vec(0usize..3, 0..3), prop::collection::vec(0usize..3, 0..3)), 0..10),
+        coded in prop::option::of(0usize..10),
+    ) {
+        // SKUs and categories from small pools, so campaigns limited to
+        // them both hit and miss random carts.
+        let skus = ["S0", "S1", "S9"];
+        let cats = ["home", "beauty", "food"];
+        let cart: Vec<CartLine> = lines
+            .iter()
+            .map(|(q, p, s, c)| line(skus[*s], cats[*c], *q, *p))
+            .collect();
+        let mut all = Vec::new();
+        for (i, (mut p, by_sku, by_cat)) in promos.into_iter().enumerate() {
+            p.id = format!("{}-{i}", p.id);
+            p.conditions.skus = by_sku.iter().map(|s| skus[*s].to_string()).collect();
+            p.conditions.categories.extend(by_cat.iter().map(|c| cats[*c].to_string()));
+            if coded == Some(i) {
+                p.code = Some(format!("CODE{i}"));
+                p.auto = false;
+            }
+            all.push(p);
+        }
+        let codes: Vec<String> = all.iter().filter_map(|p| p.code.clone()).collect();
+        let code_refs: Vec<&str> = codes.iter().map(String::as_str).collect();
+        let mut case = Case::new(cart.clone(), all.clone(), &code_refs);
+        let full = case.run();
+        // What the store's candidate query returns: typed codes, and auto
+        // campaigns with a trigger among the cart's.
+        let keys = cart_triggers(&cart);
+        case.promos = all
+            .into_iter()
+            .filter(|p| p.code.is_some() || promo_triggers(&p.conditions).iter().any(|k| keys.contains(k)))
+            .collect();
         prop_assert_eq!(case.run(), full);
     }
 

@@ -4,6 +4,7 @@ use krug_core::{
     error::UseCaseError,
     promo::{
         banners::{self, RawBanner},
+        engine::CartLine,
         input::RawPromo,
         store::{self, Manager, PromoEnv},
         PromoError,
@@ -208,4 +209,120 @@ fn banners_filter_by_placement_schedule_activity_and_tier() {
             .len(),
         1
     );
+}
+
+#[test]
+fn a_checkout_reads_only_the_auto_campaigns_its_cart_can_trigger() {
+    let w = World::new();
+    let a = w.business("floristry", 1.0, false);
+    let b = w.business("optics", 1.0, false);
+    let e = env(&w);
+    let mk = |v: serde_json::Value| store::create(&e, &admin(), &raw(v)).unwrap().id;
+    let auto = |name: &str, businesses: &[&str], conditions: serde_json::Value| {
+        mk(
+            json!({ "name": name, "kind": "percent", "value": 5, "auto": true,
+                   "businesses": businesses, "conditions": conditions }),
+        )
+    };
+    let by_sku = auto("by-sku", &[&a.id], json!({ "skus": ["S1"] }));
+    let by_cat = auto("by-category", &[&a.id], json!({ "categories": ["home"] }));
+    let any = auto("any-line", &[&a.id], json!({ "min_subtotal": 100 }));
+    let network = auto("network", &[], json!({ "skus": ["S9"] }));
+    let _other = auto("other-business", &[&b.id], json!({}));
+    let typed = mk(
+        json!({ "code": "TYPED", "name": "typed", "kind": "fixed", "value": 1,
+                           "businesses": [a.id], "conditions": { "skus": ["S7"] } }),
+    );
+    let _off = mk(
+        json!({ "name": "off", "kind": "percent", "value": 5, "auto": true,
+                          "active": false, "businesses": [a.id] }),
+    );
+    let cart = |lines: &[(&str, &str)]| -> Vec<CartLine> {
+        lines
+            .iter()
+            .map(|(sku, category)| CartLine {
+                sku: (*sku).into(),
+                category: (*category).into(),
+                quantity: 1,
+                unit_price: 1_000,
+            })
+            .collect()
+    };
+    let ids = |business: &str, codes: &[&str], lines: &[CartLine]| {
+        let codes: Vec<String> = codes.iter().map(|c| c.to_string()).collect();
+        let mut v: Vec<String> = store::candidates(&w.sql, business, &codes, lines)
+            .unwrap()
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        v.sort();
+        v
+    };
+    let sorted = |mut v: Vec<&String>| {
+        v.sort();
+        v.into_iter().cloned().collect::<Vec<_>>()
+    };
+
+    assert_eq!(
+        ids(&a.id, &[], &cart(&[("S1", "beauty")])),
+        sorted(vec![&by_sku, &any])
+    );
+    assert_eq!(
+        ids(
+            &a.id,
+            &["TYPED"],
+            &cart(&[("S9", "home"), ("S2", "beauty")])
+        ),
+        sorted(vec![&by_cat, &any, &network, &typed]),
+        "a typed code is read whatever the cart holds"
+    );
+    assert_eq!(ids(&a.id, &[], &[]), sorted(vec![&any]));
+
+    // Saving a promo re-indexes it: new SKUs, another business.
+    let change = json!({ "conditions": { "skus": ["S9"] } });
+    store::patch(&e, &admin(), &by_sku, change.as_object().unwrap()).unwrap();
+    let change = json!({ "businesses": [b.id] });
+    store::patch(&e, &admin(), &any, change.as_object().unwrap()).unwrap();
+    assert!(ids(&a.id, &[], &cart(&[("S1", "beauty")])).is_empty());
+    assert_eq!(
+        ids(&a.id, &[], &cart(&[("S9", "beauty")])),
+        sorted(vec![&by_sku, &network])
+    );
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM promo_triggers WHERE promo_id IN (SELECT id FROM promos WHERE name = 'by-sku')"),
+        1,
+        "the old trigger is gone"
+    );
+}
+
+#[test]
+fn a_promo_for_many_businesses_and_skus_falls_back_to_any_line() {
+    let w = World::new();
+    let e = env(&w);
+    let businesses: Vec<String> = (0..30)
+        .map(|_| w.business("floristry", 1.0, false).id)
+        .collect();
+    let skus: Vec<String> = (0..100).map(|i| format!("S{i}")).collect();
+    let id = store::create(
+        &e,
+        &admin(),
+        &raw(
+            json!({ "name": "wide", "kind": "percent", "value": 5, "auto": true,
+                     "businesses": businesses, "conditions": { "skus": skus } }),
+        ),
+    )
+    .unwrap()
+    .id;
+    // 30 × 100 rows would pass the cap: one `*` row per business instead,
+    // and the engine still checks the SKUs.
+    assert_eq!(w.count("SELECT COUNT(*) FROM promo_triggers"), 30);
+    let line = CartLine {
+        sku: "OTHER".into(),
+        category: "x".into(),
+        quantity: 1,
+        unit_price: 10,
+    };
+    let found = store::candidates(&w.sql, &businesses[7], &[], &[line]).unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id, id);
 }
