@@ -112,18 +112,38 @@ pub fn award(
     cause_id: Option<&str>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<String>, StoreError> {
-    let mut new = Vec::new();
-    for b in badges {
-        let code = b.code();
-        let rows = sql.execute(
-            "INSERT INTO member_badges (member_id, badge, awarded_at, cause_type, cause_id) \
-             VALUES (?, ?, ?, ?, ?) ON CONFLICT (member_id, badge) DO NOTHING RETURNING badge",
-            &crate::params![member_id, code.as_str(), ts(now), cause_type, cause_id],
-        )?;
-        if !rows.rows.is_empty() {
-            new.push(code);
-        }
+    if badges.is_empty() {
+        return Ok(Vec::new());
     }
+    // One statement for all of them; RETURNING names the ones that were new.
+    let marks = vec!["(?, ?, ?, ?, ?)"; badges.len()].join(", ");
+    let mut args = Vec::with_capacity(badges.len() * 5);
+    for b in badges {
+        args.extend(crate::params![
+            member_id,
+            b.code(),
+            ts(now),
+            cause_type,
+            cause_id
+        ]);
+    }
+    let rows = sql.execute(
+        &format!(
+            "INSERT INTO member_badges (member_id, badge, awarded_at, cause_type, cause_id) \
+             VALUES {marks} ON CONFLICT (member_id, badge) DO NOTHING RETURNING badge"
+        ),
+        &args,
+    )?;
+    let inserted: Vec<String> = rows
+        .iter()
+        .map(|r| r.text("badge"))
+        .collect::<Result<_, _>>()?;
+    // In the set's order, whatever order the rows came back in.
+    let new: Vec<String> = badges
+        .iter()
+        .map(|b| b.code())
+        .filter(|c| inserted.contains(c))
+        .collect();
     Ok(new)
 }
 

@@ -177,6 +177,26 @@ fn ensure_balance_row(tx: &dyn Sql, member_id: &str, now: DateTime<Utc>) -> Resu
     Ok(())
 }
 
+// The balance row of `member_id`, created (zeros) when it has none: one
+// statement instead of an insert and a read. The no-op update is what makes
+// the upsert return a row that already existed.
+fn open_balance(tx: &dyn Sql, member_id: &str, now: DateTime<Utc>) -> Result<Balance, StoreError> {
+    let rows = tx.execute(
+        "INSERT INTO member_balances (member_id, updated_at) VALUES (?, ?) \
+         ON CONFLICT (member_id) DO UPDATE SET updated_at = member_balances.updated_at \
+         RETURNING available, pending, debt",
+        &params![member_id, ts(now)],
+    )?;
+    let r = rows
+        .first()
+        .ok_or_else(|| StoreError::Other(format!("no balance row for member {member_id}")))?;
+    Ok(Balance {
+        available: r.i64("available")?,
+        pending: r.i64("pending")?,
+        debt: r.i64("debt")?,
+    })
+}
+
 fn shift_balance(
     tx: &dyn Sql,
     member_id: &str,
@@ -270,8 +290,7 @@ pub fn credit(
     if amount <= 0 {
         return Err(StoreError::Other(format!("credit of {amount} points")));
     }
-    ensure_balance_row(tx, p.member_id, now)?;
-    let debt = balance(tx, p.member_id)?.debt;
+    let debt = open_balance(tx, p.member_id, now)?.debt;
     let settled = debt.min(amount);
     let remaining = amount - settled;
     let pending = matures_at > now;

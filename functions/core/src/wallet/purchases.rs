@@ -526,24 +526,25 @@ pub fn award_badges(
     cause_type: &str,
     cause_id: &str,
 ) -> Result<Vec<String>, StoreError> {
-    let cats = tx.execute(
-        "SELECT DISTINCT category FROM purchases WHERE member_id = ?",
+    // The categories bought in and the lifetime spend in one read: a row
+    // per category with its spend.
+    let rows = tx.execute(
+        "SELECT category, SUM(amount - refunded_amount) AS s FROM purchases \
+         WHERE member_id = ? GROUP BY category",
         &params![member_id],
     )?;
     let mut categories = BTreeSet::new();
-    for r in cats.iter() {
+    let mut lifetime_spent = 0i64;
+    for r in rows.iter() {
         if let Ok(c) = Category::parse(&r.text("category")?, "category") {
             categories.insert(c);
         }
+        lifetime_spent = lifetime_spent.saturating_add(r.i64("s")?);
     }
-    let spent = tx.execute(
-        "SELECT COALESCE(SUM(amount - refunded_amount), 0) AS s FROM purchases WHERE member_id = ?",
-        &params![member_id],
-    )?;
     let facts = BadgeFacts {
         registered: true,
         categories,
-        lifetime_spent: Some(spent.first().map_or(Ok(0), |r| r.i64("s"))?),
+        lifetime_spent: Some(lifetime_spent),
         referrals: None,
         events_attended: None,
     };
