@@ -212,6 +212,22 @@ where
     }
 }
 
+/// Runs one writing `statement` on its own (no transaction around it),
+/// waiting for the write lock as [`immediate`] does.
+///
+/// A write left to the connection's own busy handler would lose the lock,
+/// again and again, to the writers retrying in [`immediate`] (that handler
+/// tries less often the longer it waits) and could fail after 5 s on a busy
+/// database; this one queues with them.
+pub fn write_alone(
+    sql: &dyn Sql,
+    statement: &str,
+    params: &[SqlValue],
+) -> Result<Rows, StoreError> {
+    sql.execute(NO_BUSY_HANDLER, &[])?;
+    with_busy_retry(|| sql.execute(statement, params))
+}
+
 /// Retries `op` while it reports [`StoreError::Busy`] for at most
 /// [`BUSY_BUDGET`], pausing between tries as [`busy_pause`] says.
 pub fn with_busy_retry<T>(mut op: impl FnMut() -> Result<T, StoreError>) -> Result<T, StoreError> {

@@ -190,6 +190,49 @@ fn immediate_serialises_concurrent_writers_exactly() {
 }
 
 #[test]
+fn a_lone_write_waits_for_the_lock_without_the_connections_busy_handler() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let holder = migrated(&path);
+    holder
+        .execute("CREATE TABLE lone (n INTEGER)", &[])
+        .unwrap();
+    holder.execute("BEGIN IMMEDIATE", &[]).unwrap();
+    let path2 = path.clone();
+    let writer = thread::spawn(move || {
+        let sql = NativeSql::open(&path2).unwrap();
+        let started = std::time::Instant::now();
+        krug_core::db::write_alone(&sql, "INSERT INTO lone (n) VALUES (1)", &[]).unwrap();
+        let waited = started.elapsed();
+        // The handler is off on this connection now: a plain write that
+        // meets the lock hears so at once instead of sleeping up to 5 s.
+        (sql, waited)
+    });
+    thread::sleep(std::time::Duration::from_millis(300));
+    holder.execute("COMMIT", &[]).unwrap();
+    let (sql, waited) = writer.join().unwrap();
+    assert!(
+        waited >= std::time::Duration::from_millis(250),
+        "{waited:?}"
+    );
+    holder.execute("BEGIN IMMEDIATE", &[]).unwrap();
+    let started = std::time::Instant::now();
+    assert!(matches!(
+        sql.execute("INSERT INTO lone (n) VALUES (2)", &[]),
+        Err(StoreError::Busy)
+    ));
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    holder.execute("ROLLBACK", &[]).unwrap();
+    assert_eq!(
+        holder
+            .execute("SELECT COUNT(*) FROM lone", &[])
+            .unwrap()
+            .rows[0][0],
+        SqlValue::Integer(1)
+    );
+}
+
+#[test]
 fn immediate_rolls_back_on_error() {
     let dir = tempfile::tempdir().unwrap();
     let sql = migrated(&dir.path().join("db"));

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::commission;
-use crate::db::{immediate, ts};
+use crate::db::{immediate, ts, write_alone};
 use crate::error::{ErrorClass, InvalidValue, UseCaseError};
 use crate::params;
 use crate::ports::{Clock, Random, Sql, StoreError};
@@ -312,13 +312,12 @@ pub fn apply_ingested(
 /// Adds one to the delivery counter of `provider`/`outcome` (its own
 /// statement; counters are for monitoring, not money).
 pub fn count(sql: &dyn Sql, provider: &str, outcome: &str) -> Result<(), StoreError> {
-    sql.execute(
-        "INSERT INTO webhook_counters (provider, outcome, count) VALUES (?, ?, 1) \
-         ON CONFLICT (provider, outcome) DO UPDATE SET count = count + 1",
-        &params![provider, outcome],
-    )?;
+    sql.execute(COUNT, &params![provider, outcome])?;
     Ok(())
 }
+
+const COUNT: &str = "INSERT INTO webhook_counters (provider, outcome, count) VALUES (?, ?, 1) \
+     ON CONFLICT (provider, outcome) DO UPDATE SET count = count + 1";
 
 /// Delivery counters: `(provider, outcome, count)`.
 pub fn counters(sql: &dyn Sql) -> Result<Vec<(String, String, i64)>, StoreError> {
@@ -345,7 +344,8 @@ pub fn process(env: &WebhookEnv<'_>, e: &Event) -> Result<Outcome, WebhookError>
         )?
         .is_empty();
     if seen {
-        count(env.sql, e.provider, "duplicate")?;
+        // Outside a transaction: queue for the lock with the other writers.
+        write_alone(env.sql, COUNT, &params![e.provider, "duplicate"])?;
         return Ok(Outcome {
             status: "duplicate",
             detail: Value::Null,
