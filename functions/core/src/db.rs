@@ -67,6 +67,18 @@ pub fn ts(at: chrono::DateTime<chrono::Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
+/// `rows` groups of `per_row` placeholders for a multi-row `VALUES` list or
+/// an `IN (…)` list: `marks(2, 3)` is `(?, ?, ?), (?, ?, ?)`, and with
+/// `per_row` 1 the groups are bare (`marks(3, 1)` is `?, ?, ?`).
+pub fn marks(rows: usize, per_row: usize) -> String {
+    let one = if per_row == 1 {
+        "?".to_string()
+    } else {
+        format!("({})", vec!["?"; per_row].join(", "))
+    };
+    vec![one; rows].join(", ")
+}
+
 /// Parses a value written by [`ts`] (or any RFC 3339 string).
 pub fn parse_ts(text: &str) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
     chrono::DateTime::parse_from_rfc3339(text)
@@ -290,6 +302,13 @@ mod tests {
             let p = at(50, j).as_micros();
             assert!((843..=1_406).contains(&p), "{j}: {p}");
         }
+    }
+
+    #[test]
+    fn marks_lists_placeholders() {
+        assert_eq!(marks(3, 1), "?, ?, ?");
+        assert_eq!(marks(2, 3), "(?, ?, ?), (?, ?, ?)");
+        assert_eq!(marks(0, 2), "");
     }
 
     #[test]

@@ -309,13 +309,15 @@ pub fn apply_ingested(
     process_in(env, tx, e, env.clock.now())
 }
 
-/// Adds one to the delivery counter of `provider`/`outcome` (its own
-/// statement; counters are for monitoring, not money).
+/// Adds one to the delivery counter of `provider`/`outcome`, in the
+/// caller's transaction (counters are for monitoring, not money; outside a
+/// transaction write [`COUNT`] through [`write_alone`]).
 pub fn count(sql: &dyn Sql, provider: &str, outcome: &str) -> Result<(), StoreError> {
     sql.execute(COUNT, &params![provider, outcome])?;
     Ok(())
 }
 
+// The counter upsert of [`count`].
 const COUNT: &str = "INSERT INTO webhook_counters (provider, outcome, count) VALUES (?, ?, 1) \
      ON CONFLICT (provider, outcome) DO UPDATE SET count = count + 1";
 

@@ -271,8 +271,8 @@ pub fn promo_triggers(c: &Conditions) -> Vec<String> {
     let mut keys: Vec<String> = c
         .skus
         .iter()
-        .map(|s| format!("sku:{s}"))
-        .chain(c.categories.iter().map(|k| format!("category:{k}")))
+        .map(|s| sku_key(s))
+        .chain(c.categories.iter().map(|k| category_key(k)))
         .collect();
     keys.sort();
     keys.dedup();
@@ -287,12 +287,20 @@ pub fn cart_triggers(lines: &[CartLine]) -> Vec<String> {
         .chain(
             lines
                 .iter()
-                .flat_map(|l| [format!("sku:{}", l.sku), format!("category:{}", l.category)]),
+                .flat_map(|l| [sku_key(&l.sku), category_key(&l.category)]),
         )
         .collect();
     keys.sort();
     keys.dedup();
     keys
+}
+
+fn sku_key(sku: &str) -> String {
+    format!("sku:{sku}")
+}
+
+fn category_key(category: &str) -> String {
+    format!("category:{category}")
 }
 
 fn eligible(p: &Promo, l: &CartLine) -> bool {

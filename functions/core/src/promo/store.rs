@@ -12,7 +12,7 @@ use super::error::PromoError;
 use super::input::{self, PromoView, RawPromo, UsageView};
 use super::model::{Conditions, Kind, Limits, Promo, Usage};
 use crate::audit::{self, AuditEntry};
-use crate::db::{immediate, ts, Row};
+use crate::db::{self, immediate, ts, Row};
 use crate::pagination::{page_from, Cursor, NewestFirst, Page};
 use crate::params;
 use crate::ports::{Clock, Random, Sql, SqlValue, StoreError};
@@ -310,11 +310,14 @@ const MAX_TRIGGER_ROWS: usize = 2_000;
 /// Trigger rows per `INSERT` (three parameters each).
 const TRIGGER_ROWS_PER_INSERT: usize = 250;
 
+/// The trigger scope of a network-wide promo (one with no business list).
+const NETWORK: &str = "*";
+
 // Writes the rows under which `candidates` finds `p`: one per business it
 // is for (or `*`, network-wide) and trigger key.
 fn write_triggers(tx: &dyn Sql, p: &Promo) -> Result<(), StoreError> {
     let scopes: Vec<&str> = if p.businesses.is_empty() {
-        vec![engine::ANY_LINE]
+        vec![NETWORK]
     } else {
         p.businesses.iter().map(String::as_str).collect()
     };
@@ -327,7 +330,7 @@ fn write_triggers(tx: &dyn Sql, p: &Promo) -> Result<(), StoreError> {
         .flat_map(|scope| keys.iter().map(move |k| (*scope, k.as_str())))
         .collect();
     for chunk in rows.chunks(TRIGGER_ROWS_PER_INSERT) {
-        let marks = vec!["(?, ?, ?)"; chunk.len()].join(", ");
+        let marks = db::marks(chunk.len(), 3);
         let mut args = Vec::with_capacity(chunk.len() * 3);
         for (scope, key) in chunk {
             args.extend(params![*scope, *key, p.id.as_str()]);
@@ -488,7 +491,7 @@ pub fn candidates(
 ) -> Result<Vec<Promo>, StoreError> {
     let mut out: Vec<Promo> = Vec::new();
     if !codes.is_empty() {
-        let marks = vec!["?"; codes.len()].join(", ");
+        let marks = db::marks(codes.len(), 1);
         let args: Vec<SqlValue> = codes.iter().map(|c| SqlValue::Text(c.clone())).collect();
         let rows = sql.execute(
             &format!("SELECT {COLUMNS} FROM promos WHERE code IN ({marks})"),
@@ -499,8 +502,8 @@ pub fn candidates(
         }
     }
     let keys = engine::cart_triggers(lines);
-    let marks = vec!["?"; keys.len()].join(", ");
-    let mut args = params![business_id, engine::ANY_LINE];
+    let marks = db::marks(keys.len(), 1);
+    let mut args = params![business_id, NETWORK];
     args.extend(keys.into_iter().map(SqlValue::Text));
     let rows = sql.execute(
         &format!(
@@ -541,7 +544,7 @@ pub fn usage(
     if promo_ids.is_empty() {
         return Ok(out);
     }
-    let marks = vec!["?"; promo_ids.len()].join(", ");
+    let marks = db::marks(promo_ids.len(), 1);
     let mut args = params![member_id, member_id, day(now), ts(now)];
     args.extend(promo_ids.iter().map(|p| SqlValue::Text((*p).to_string())));
     let rows = sql.execute(

@@ -99,7 +99,7 @@ fn reviewed(
     if ids.is_empty() {
         return Ok(out);
     }
-    let marks = vec!["?"; ids.len()].join(", ");
+    let marks = crate::db::marks(ids.len(), 1);
     let mut args: Vec<SqlValue> = vec![SqlValue::from(member_id)];
     args.extend(ids.iter().map(SqlValue::from));
     let rows = sql.execute(

@@ -116,7 +116,7 @@ pub fn award(
         return Ok(Vec::new());
     }
     // One statement for all of them; RETURNING names the ones that were new.
-    let marks = vec!["(?, ?, ?, ?, ?)"; badges.len()].join(", ");
+    let marks = crate::db::marks(badges.len(), 5);
     let mut args = Vec::with_capacity(badges.len() * 5);
     for b in badges {
         args.extend(crate::params![

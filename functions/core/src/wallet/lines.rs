@@ -164,7 +164,7 @@ pub fn for_purchases(
     if purchase_ids.is_empty() {
         return Ok(out);
     }
-    let marks = vec!["?"; purchase_ids.len()].join(", ");
+    let marks = crate::db::marks(purchase_ids.len(), 1);
     let args: Vec<SqlValue> = purchase_ids.iter().map(SqlValue::from).collect();
     let rows = sql.execute(
         &format!(
