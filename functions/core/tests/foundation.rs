@@ -112,6 +112,64 @@ fn the_promo_trigger_migration_keeps_every_existing_campaign_a_candidate() {
 }
 
 #[test]
+fn the_promo_counter_migration_counts_held_and_committed_uses() {
+    let dir = tempfile::tempdir().unwrap();
+    let sql = NativeSql::open(&dir.path().join("db")).unwrap();
+    let run = |text: &str| {
+        for s in migrate::split_statements(text) {
+            sql.execute(&s, &[]).unwrap();
+        }
+    };
+    for m in MIGRATIONS.iter().filter(|m| m.0 < 16) {
+        run(m.2);
+    }
+    // Uses as the schema before stored them: an expired hold still counts
+    // until the job releases it; a released use does not.
+    for (i, (promo, discount, status, expires)) in [
+        ("p1", 100, "committed", "2026-01-01T00:15:00Z"),
+        ("p1", 50, "held", "2099-01-01T00:00:00Z"),
+        ("p1", 70, "held", "2026-01-01T00:15:00Z"),
+        ("p1", 999, "released", "2026-01-01T00:15:00Z"),
+        ("p2", 999, "released", "2026-01-01T00:15:00Z"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        sql.execute(
+            "INSERT INTO promo_uses (id, promo_id, reservation_id, member_id, discount, status, day, expires_at, created_at) \
+             VALUES (?, ?, 'r', 'm', ?, ?, '2026-01-01', ?, '2026-01-01T00:00:00Z')",
+            &[
+                SqlValue::Text(format!("u{i}")),
+                SqlValue::Text(promo.into()),
+                SqlValue::Integer(discount),
+                SqlValue::Text(status.into()),
+                SqlValue::Text(expires.into()),
+            ],
+        )
+        .unwrap();
+    }
+    run(MIGRATIONS
+        .iter()
+        .find(|m| m.0 == 16)
+        .expect("migration 16")
+        .2);
+    let rows = sql
+        .execute(
+            "SELECT promo_id, uses, spent FROM promo_counters ORDER BY promo_id",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(
+        rows.rows,
+        vec![vec![
+            SqlValue::Text("p1".into()),
+            SqlValue::Integer(3),
+            SqlValue::Integer(220)
+        ]]
+    );
+}
+
+#[test]
 fn an_edited_migration_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let sql = migrated(&dir.path().join("db"));

@@ -15,6 +15,7 @@ use crate::params;
 use crate::ports::{Clock, Random, Sql, StoreError};
 use crate::promo::checkout::{self, Sale};
 use crate::promo::store::PromoEnv;
+use crate::promo::uses::{self, Freed};
 use crate::promo::PromoError;
 use crate::referral::{rules as referral, ReferralSettings};
 use crate::types::Phone;
@@ -659,10 +660,7 @@ fn canceled(env: &WebhookEnv<'_>, e: &Event, now: DateTime<Utc>) -> Result<Value
         )?;
         released = env.sql.changes()? == 1;
         if released {
-            env.sql.execute(
-                "UPDATE promo_uses SET status = 'released' WHERE reservation_id = ? AND status = 'held'",
-                &params![rid.as_str()],
-            )?;
+            uses::release(env.sql, Freed::HeldBy(rid))?;
         }
     }
     env.sql.execute(
@@ -733,11 +731,7 @@ fn refunded(env: &WebhookEnv<'_>, e: &Event, now: DateTime<Utc>) -> Result<Value
     let mut uses_restored = 0;
     if full {
         if let Some(rid) = p["reservation_id"].as_str() {
-            env.sql.execute(
-                "UPDATE promo_uses SET status = 'released' WHERE reservation_id = ? AND status = 'committed'",
-                &params![rid],
-            )?;
-            uses_restored = env.sql.changes()?;
+            uses_restored = uses::release(env.sql, Freed::CommittedBy(rid))?;
         }
     }
     Ok(

@@ -19,13 +19,14 @@ use super::error::PromoError;
 use super::input::sku;
 use super::model::{Channel, Usage};
 use super::store::{self, PromoEnv};
+use super::uses::{self, Freed};
 use crate::db::{immediate, parse_ts, ts};
 use crate::error::InvalidValue;
 use crate::params;
 use crate::ports::{Sql, StoreError};
 use crate::types::{Id, Kopecks};
 use crate::wallet::cashback::{first_purchase_bonus, Ratio};
-use crate::wallet::ledger::{self, Actor, LedgerError};
+use crate::wallet::ledger::{Actor, LedgerError};
 use crate::wallet::member::{self, Business};
 use crate::wallet::purchases::{self, NewPurchase, Source};
 use crate::wallet::{Category, WalletSettings};
@@ -201,20 +202,22 @@ impl Checkout {
     }
 }
 
+// The points of one member (first parameter) held by live reservations at
+// a time (second).
+const HELD_POINTS: &str = "SELECT COALESCE(SUM(points_applied), 0) FROM reservations \
+     WHERE member_id = ? AND status = 'held' AND expires_at > ?";
+
 /// Points of `member_id` held by live reservations.
 pub fn held_points(sql: &dyn Sql, member_id: &str, now: DateTime<Utc>) -> Result<i64, StoreError> {
     let rows = sql.execute(
-        "SELECT COALESCE(SUM(points_applied), 0) AS held FROM reservations \
-         WHERE member_id = ? AND status = 'held' AND expires_at > ?",
+        &format!("SELECT ({HELD_POINTS}) AS held"),
         &params![member_id, ts(now)],
     )?;
     rows.first().map_or(Ok(0), |r| r.i64("held"))
 }
 
 fn business_tz(sql: &dyn Sql, id: &str) -> Result<(Business, Tz), PromoError> {
-    let b = member::business(sql, id)?.ok_or(PromoError::BusinessNotFound)?;
-    let rows = sql.execute("SELECT timezone FROM businesses WHERE id = ?", &params![id])?;
-    let name = rows.first().map_or(Ok(None), |r| r.opt_text("timezone"))?;
+    let (b, name) = member::business_in_zone(sql, id)?.ok_or(PromoError::BusinessNotFound)?;
     // A zone the database does not know is a configuration error; the
     // business's happy hours then run on Moscow time rather than failing
     // every checkout.
@@ -224,18 +227,35 @@ fn business_tz(sql: &dyn Sql, id: &str) -> Result<(Business, Tz), PromoError> {
     Ok((b, tz))
 }
 
+// What pricing needs to know of the member, read with the member in one
+// statement: whether they ever paid (anywhere, and in this business's
+// category), their available balance and the points their live
+// reservations hold.
 fn member_facts(
     sql: &dyn Sql,
     member_id: &str,
     b: &Business,
     now: DateTime<Utc>,
 ) -> Result<MemberFacts, PromoError> {
-    let m = member::by_id(sql, member_id)?.ok_or(PromoError::MemberNotFound)?;
-    let rows = sql.execute(
-        "SELECT EXISTS (SELECT 1 FROM purchases WHERE member_id = ?) AS any_paid, \
-                EXISTS (SELECT 1 FROM purchases WHERE member_id = ? AND category = ?) AS in_category",
-        &params![member_id, member_id, b.category.as_str()],
-    )?;
+    let (m, rows) = member::by_id_with(
+        sql,
+        member_id,
+        &format!(
+            ", EXISTS (SELECT 1 FROM purchases WHERE member_id = ?) AS any_paid, \
+               EXISTS (SELECT 1 FROM purchases WHERE member_id = ? AND category = ?) AS in_category, \
+               (SELECT available FROM member_balances WHERE member_id = ?) AS available, \
+               ({HELD_POINTS}) AS held"
+        ),
+        params![
+            member_id,
+            member_id,
+            b.category.as_str(),
+            member_id,
+            member_id,
+            ts(now)
+        ],
+    )?
+    .ok_or(PromoError::MemberNotFound)?;
     let r = rows
         .first()
         .ok_or_else(|| StoreError::Other("no facts row".into()))?;
@@ -244,7 +264,7 @@ fn member_facts(
     } else {
         Ratio::ONE
     };
-    let available = ledger::balance(sql, member_id)?.available - held_points(sql, member_id, now)?;
+    let available = r.opt_i64("available")?.unwrap_or(0) - r.i64("held")?;
     let rate = crate::wallet::cashback::rate_percent(m.tier);
     Ok(MemberFacts {
         tier: m.tier,
@@ -378,7 +398,7 @@ fn read_inputs(
     let none = HashMap::new();
     let input = input_for(c, now, candidates, &business, tz, facts, &none);
     let ids = engine::usage_needed(&input, candidates);
-    let usage = store::usage(sql, &ids, member_id, now)?;
+    let usage = uses::usage(sql, &ids, Some(member_id), now)?;
     Ok(Inputs {
         business,
         tz,
@@ -525,22 +545,16 @@ pub fn reserve(
             // written here (unknown codes are counted below).
             return Ok(Err(q));
         }
-        let taken = !tx
-            .execute(
-                "SELECT 1 FROM reservations WHERE business_id = ? AND order_ref = ? AND status IN ('held', 'committed')",
-                &params![b.id.as_str(), order_ref.as_str()],
-            )?
-            .is_empty();
-        if taken {
-            return Err(PromoError::OrderAlreadyReserved);
-        }
         let id = Id::at(now, env.random).to_text();
         let quote_json = serde_json::to_value(&q).map_err(|e| StoreError::Other(e.to_string()))?;
         let m = q.promo_multiplier;
-        tx.execute(
+        // The partial unique index on (business_id, order_ref) of live
+        // reservations is the only one a fresh id can meet: no row back
+        // means the order already has one.
+        let inserted = tx.execute(
             "INSERT INTO reservations (id, member_id, business_id, order_ref, channel, status, subtotal, \
              discount_total, points_applied, total, promo_multiplier, quote, created_at, expires_at, ref_code) \
-             VALUES (?, ?, ?, ?, ?, 'held', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES (?, ?, ?, ?, ?, 'held', ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
             &params![
                 id.as_str(),
                 member_id,
@@ -558,22 +572,18 @@ pub fn reserve(
                 c.ref_code.as_deref()
             ],
         )?;
-        for a in &q.applied {
-            tx.execute(
-                "INSERT INTO promo_uses (id, promo_id, reservation_id, member_id, discount, status, day, expires_at, created_at) \
-                 VALUES (?, ?, ?, ?, ?, 'held', ?, ?, ?)",
-                &params![
-                    Id::at(now, env.random).to_text(),
-                    a.promo_id.as_str(),
-                    id.as_str(),
-                    member_id,
-                    a.discount,
-                    store::day(now),
-                    ts(expires),
-                    ts(now)
-                ],
-            )?;
+        if inserted.rows.is_empty() {
+            return Err(PromoError::OrderAlreadyReserved);
         }
+        let held: Vec<_> = q
+            .applied
+            .iter()
+            .map(|a| uses::Hold {
+                promo_id: &a.promo_id,
+                discount: a.discount,
+            })
+            .collect();
+        uses::hold(tx, env.random, &id, member_id, &held, now, expires)?;
         Ok(Ok(Reservation {
             reservation_id: id,
             status: "held".into(),
@@ -801,10 +811,7 @@ pub fn commit_in(
              WHERE id = ? AND status = 'held'",
             &params![ts(now), purchase_id.as_deref(), redemption_id.as_deref(), reservation_id],
         )?;
-    tx.execute(
-        "UPDATE promo_uses SET status = 'committed' WHERE reservation_id = ? AND status = 'held'",
-        &params![reservation_id],
-    )?;
+    uses::commit(tx, reservation_id)?;
     let mut r = r;
     r["purchase_id"] = json!(purchase_id);
     Ok(answer(&r, "committed", earned))
@@ -830,10 +837,7 @@ pub fn release(
                     "UPDATE reservations SET status = 'released', released_at = ? WHERE id = ? AND status = 'held'",
                     &params![ts(now), reservation_id],
                 )?;
-                tx.execute(
-                    "UPDATE promo_uses SET status = 'released' WHERE reservation_id = ? AND status = 'held'",
-                    &params![reservation_id],
-                )?;
+                uses::release(tx, Freed::HeldBy(reservation_id))?;
                 Ok(())
             }
             _ => Ok(()),
@@ -869,10 +873,7 @@ pub fn read(
 /// an hour. Idempotent and safe to run twice at once.
 pub fn expire(sql: &dyn Sql, now: DateTime<Utc>) -> Result<u64, StoreError> {
     immediate(sql, |tx| {
-        tx.execute(
-            "UPDATE promo_uses SET status = 'released' WHERE status = 'held' AND expires_at <= ?",
-            &params![ts(now)],
-        )?;
+        uses::release(tx, Freed::ExpiredBy(now))?;
         tx.execute(
             "UPDATE reservations SET status = 'expired' WHERE status = 'held' AND expires_at <= ?",
             &params![ts(now)],

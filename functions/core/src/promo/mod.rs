@@ -1,7 +1,7 @@
 //! Checkout promos: the pure engine ([`engine`]) over promo definitions
 //! ([`model`]); requests and their checks ([`input`]); persistence and the
 //! admin/owner use cases ([`store`]); quotes, reservations, commit and
-//! release ([`checkout`]); banners ([`banners`]); cross-promo coupons
+//! release ([`checkout`]); uses and their counters ([`uses`]); banners ([`banners`]); cross-promo coupons
 //! ([`coupons`]); the scheduled job
 //! ([`jobs`]).
 
@@ -17,5 +17,6 @@ pub mod input;
 pub mod jobs;
 pub mod model;
 pub mod store;
+pub mod uses;
 
 pub use error::PromoError;

@@ -2,15 +2,14 @@
 //! patch. Owners manage their own business's promos; admins manage every
 //! promo and are the only ones who create network-wide promos.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::engine::{self, CartLine};
 use super::error::PromoError;
 use super::input::{self, PromoView, RawPromo, UsageView};
-use super::model::{Conditions, Kind, Limits, Promo, Usage};
+use super::model::{Conditions, Kind, Limits, Promo};
+use super::uses;
 use crate::audit::{self, AuditEntry};
 use crate::db::{self, immediate, ts, Row};
 use crate::pagination::{page_from, Cursor, NewestFirst, Page};
@@ -213,17 +212,12 @@ fn check_scope(sql: &dyn Sql, who: &Manager, promo: &mut Promo) -> Result<(), Pr
 }
 
 fn usage_view(sql: &dyn Sql, id: &str, now: DateTime<Utc>) -> Result<UsageView, StoreError> {
-    let rows = sql.execute(
-        "SELECT COUNT(*) AS n, COALESCE(SUM(discount), 0) AS d FROM promo_uses \
-         WHERE promo_id = ? AND (status = 'committed' OR (status = 'held' AND expires_at > ?))",
-        &params![id, ts(now)],
-    )?;
-    let r = rows
-        .first()
-        .ok_or_else(|| StoreError::Other("no usage row".into()))?;
+    let u = uses::usage(sql, &[id], None, now)?
+        .remove(id)
+        .unwrap_or_default();
     Ok(UsageView {
-        uses: r.i64("n")?,
-        budget_spent: r.i64("d")?,
+        uses: u.total,
+        budget_spent: u.budget_spent,
     })
 }
 
@@ -530,47 +524,4 @@ pub fn changed_since(sql: &dyn Sql, since: DateTime<Utc>) -> Result<bool, StoreE
             &params![ts(since)],
         )?
         .is_empty())
-}
-
-/// Usage (committed + live holds) of `promo_ids`, overall and by
-/// `member_id` (today = the UTC date of `now`).
-pub fn usage(
-    sql: &dyn Sql,
-    promo_ids: &[&str],
-    member_id: &str,
-    now: DateTime<Utc>,
-) -> Result<HashMap<String, Usage>, StoreError> {
-    let mut out = HashMap::new();
-    if promo_ids.is_empty() {
-        return Ok(out);
-    }
-    let marks = db::marks(promo_ids.len(), 1);
-    let mut args = params![member_id, member_id, day(now), ts(now)];
-    args.extend(promo_ids.iter().map(|p| SqlValue::Text((*p).to_string())));
-    let rows = sql.execute(
-        &format!(
-            "SELECT promo_id, COUNT(*) AS total, COALESCE(SUM(discount), 0) AS spent, \
-                    SUM(member_id = ?) AS member, SUM(member_id = ? AND day = ?) AS today \
-             FROM promo_uses WHERE (status = 'committed' OR (status = 'held' AND expires_at > ?)) \
-             AND promo_id IN ({marks}) GROUP BY promo_id"
-        ),
-        &args,
-    )?;
-    for r in rows.iter() {
-        out.insert(
-            r.text("promo_id")?,
-            Usage {
-                total: r.i64("total")?,
-                member: r.i64("member")?,
-                member_today: r.i64("today")?,
-                budget_spent: r.i64("spent")?,
-            },
-        );
-    }
-    Ok(out)
-}
-
-/// The UTC date of `now` (`YYYY-MM-DD`), the "day" of per-day limits.
-pub fn day(now: DateTime<Utc>) -> String {
-    now.format("%Y-%m-%d").to_string()
 }

@@ -1,4 +1,5 @@
-//! The ledger's invariants as one function tests (unit, property and
+//! The ledger's invariants, and the promo counters' agreement with their
+//! uses, as one function tests (unit, property and
 //! end-to-end) call after any sequence of operations.
 
 use crate::ports::{Sql, StoreError};
@@ -97,6 +98,16 @@ const CHECKS: &[(&str, &str)] = &[
         "SELECT p.id, p.points_earned || ' vs ' || COALESCE(e.amount, 0) FROM purchases p \
          LEFT JOIN ledger_entries e ON e.cause_type = 'purchase' AND e.cause_id = p.id \
          WHERE p.points_earned <> COALESCE(e.amount, 0)",
+    ),
+    (
+        "a promo's counter differs from its held and committed uses",
+        "SELECT COALESCE(c.promo_id, u.promo_id), \
+                COALESCE(c.uses, 0) || '/' || COALESCE(c.spent, 0) || ' vs ' || \
+                COALESCE(u.n, 0) || '/' || COALESCE(u.d, 0) \
+         FROM promo_counters c FULL JOIN ( \
+            SELECT promo_id, COUNT(*) AS n, SUM(discount) AS d FROM promo_uses \
+            WHERE status IN ('held', 'committed') GROUP BY promo_id) u ON u.promo_id = c.promo_id \
+         WHERE COALESCE(c.uses, 0) <> COALESCE(u.n, 0) OR COALESCE(c.spent, 0) <> COALESCE(u.d, 0)",
     ),
 ];
 

@@ -65,6 +65,25 @@ pub fn by_id(sql: &dyn Sql, id: &str) -> Result<Option<Member>, StoreError> {
     )?)
 }
 
+/// The member with `id`, if active, read in the same statement as `extra`
+/// select expressions (", <expr> AS name, ..."), whose parameters
+/// `extra_args` are bound before the id; the caller reads their values from
+/// the returned rows. Saves a round trip where a use case needs the member
+/// and facts about them at once.
+pub fn by_id_with(
+    sql: &dyn Sql,
+    id: &str,
+    extra: &str,
+    mut extra_args: Vec<SqlValue>,
+) -> Result<Option<(Member, crate::ports::Rows)>, StoreError> {
+    extra_args.push(SqlValue::Text(id.to_string()));
+    let rows = sql.execute(
+        &format!("SELECT {MEMBER_COLUMNS}{extra} FROM members WHERE id = ? AND {ACTIVE}"),
+        &extra_args,
+    )?;
+    Ok(member_from(&rows)?.map(|m| (m, rows)))
+}
+
 /// Resolves a POS reference to an active member. A QR token is verified
 /// (signature and 60 s window) before any lookup.
 pub fn resolve(
@@ -140,9 +159,36 @@ fn multiplier_from(v: &SqlValue) -> Result<Ratio, StoreError> {
 
 /// The business with `id`.
 pub fn business(sql: &dyn Sql, id: &str) -> Result<Option<Business>, StoreError> {
+    Ok(business_with(sql, id, "")?.map(|(b, _)| b))
+}
+
+const BUSINESS_COLUMNS: &str =
+    "id, name, category, points_multiplier, medical, max_points_share_pct";
+
+/// The business with `id` and its IANA time zone name, in one statement.
+pub fn business_in_zone(
+    sql: &dyn Sql,
+    id: &str,
+) -> Result<Option<(Business, Option<String>)>, StoreError> {
+    business_with(sql, id, ", timezone")?
+        .map(|(b, rows)| {
+            Ok((
+                b,
+                rows.first().map_or(Ok(None), |r| r.opt_text("timezone"))?,
+            ))
+        })
+        .transpose()
+}
+
+// The business with `id`, read with `extra` columns (", a, b") whose values
+// the caller takes from the returned rows.
+fn business_with(
+    sql: &dyn Sql,
+    id: &str,
+    extra: &str,
+) -> Result<Option<(Business, crate::ports::Rows)>, StoreError> {
     let rows = sql.execute(
-        "SELECT id, name, category, points_multiplier, medical, max_points_share_pct \
-         FROM businesses WHERE id = ?",
+        &format!("SELECT {BUSINESS_COLUMNS}{extra} FROM businesses WHERE id = ?"),
         &params![id],
     )?;
     let Some(r) = rows.first() else {
@@ -155,12 +201,13 @@ pub fn business(sql: &dyn Sql, id: &str) -> Result<Option<Business>, StoreError>
         .iter()
         .position(|c| c == "points_multiplier")
         .ok_or_else(|| StoreError::Other("no points_multiplier column".into()))?;
-    Ok(Some(Business {
+    let b = Business {
         id: r.text("id")?,
         name: r.text("name")?,
         category,
         multiplier: multiplier_from(&rows.rows[0][idx])?,
         medical: r.bool("medical")?,
         max_points_share_pct: r.opt_i64("max_points_share_pct")?,
-    }))
+    };
+    Ok(Some((b, rows)))
 }

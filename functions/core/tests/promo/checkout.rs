@@ -309,3 +309,28 @@ fn cross_promo_coupons_issue_activate_redeem_once_and_expire() {
     assert_eq!(err.code(), "COUPON_NOT_USABLE");
     w.assert_sound();
 }
+
+#[test]
+fn an_order_has_one_live_reservation_and_a_refused_one_writes_nothing() {
+    let w = World::new();
+    let shop = w.business("floristry", 1.0, false);
+    let m = w.member();
+    let e = env(&w);
+    store::create(
+        &e,
+        &admin(),
+        &raw(json!({ "code": "TEN", "name": "Ten", "kind": "fixed", "value": 100 })),
+    )
+    .unwrap();
+    let first =
+        checkout::reserve(&e, &m.id, "ip", &cart(&shop.id, &["TEN"], Some("till-7"))).unwrap();
+    let err =
+        checkout::reserve(&e, &m.id, "ip", &cart(&shop.id, &["TEN"], Some("till-7"))).unwrap_err();
+    assert_eq!(err.code(), "ORDER_ALREADY_RESERVED");
+    assert_eq!(w.count("SELECT COUNT(*) FROM reservations"), 1);
+    assert_eq!(w.count("SELECT COUNT(*) FROM promo_uses"), 1);
+    // Released, the order can be reserved again.
+    checkout::release(&e, &m.id, &first.reservation_id).unwrap();
+    checkout::reserve(&e, &m.id, "ip", &cart(&shop.id, &["TEN"], Some("till-7"))).unwrap();
+    w.assert_sound();
+}

@@ -13,3 +13,4 @@ mod support;
 mod checkout;
 mod engine;
 mod store;
+mod uses;
