@@ -104,19 +104,19 @@ pub fn begin(
 ) -> Result<Begin, IdempotencyError> {
     validate_key(key)?;
     let now = clock.now();
-    // An expired record no longer counts: drop it so the insert below can win.
-    sql.execute(
-        "DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND created_at < ?",
-        &[scope.into(), key.into(), cutoff(now).into()],
-    )?;
+    // One statement claims the key: a new row, or an expired record (which
+    // no longer counts) taken over in place; a live record answers no row.
     let inserted = sql.execute(
         "INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES (?, ?, ?, ?) \
-         ON CONFLICT (scope, key) DO NOTHING RETURNING key",
+         ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, \
+         created_at = excluded.created_at, status = NULL, response_body = NULL \
+         WHERE idempotency_keys.created_at < ? RETURNING key",
         &[
             scope.into(),
             key.into(),
             request_hash.into(),
             crate::db::ts(now).into(),
+            cutoff(now).into(),
         ],
     )?;
     if !inserted.rows.is_empty() {

@@ -341,11 +341,21 @@ fn idempotency_fresh_replay_reused_in_flight() {
         idempotency::begin(&sql, &clock, "t", "k1", &other).unwrap(),
         Begin::Fresh
     );
-    // After 24 h the record is gone and purged.
+    // After 24 h a record no longer counts: a new request takes the key
+    // over in place (in flight again, its old answer gone) even before the
+    // purge, which removes the other expired one.
     clock.advance(Duration::hours(24) + Duration::seconds(1));
-    assert_eq!(idempotency::purge_expired(&sql, &clock).unwrap(), 2);
     assert_eq!(
         idempotency::begin(&sql, &clock, "s", "k1", &other).unwrap(),
+        Begin::Fresh
+    );
+    assert!(matches!(
+        idempotency::begin(&sql, &clock, "s", "k1", &other),
+        Err(IdempotencyError::InFlight)
+    ));
+    assert_eq!(idempotency::purge_expired(&sql, &clock).unwrap(), 1);
+    assert_eq!(
+        idempotency::begin(&sql, &clock, "t", "k1", &h).unwrap(),
         Begin::Fresh
     );
 }

@@ -130,13 +130,8 @@ pub fn record(
         }
     }
     let category = p.category.unwrap_or(p.business.category);
-    let first_in_category = tx
-        .execute(
-            "SELECT 1 FROM purchases WHERE member_id = ? AND category = ? LIMIT 1",
-            &params![p.member.id.as_str(), category.as_str()],
-        )?
-        .rows
-        .is_empty();
+    let facts = facts(tx, now, p, category)?;
+    let first_in_category = facts.first_in_category;
     let computed = cashback::cashback(&CashbackInput {
         amount: p.amount,
         tier: p.member.tier,
@@ -144,7 +139,7 @@ pub fn record(
         business_multiplier: p.business.multiplier,
         promo_multiplier: p.promo_multiplier,
     });
-    let (earned, capped) = apply_caps(tx, now, settings, p, computed)?;
+    let (earned, capped) = apply_caps(settings, &facts, computed);
 
     let purchase_id = Id::at(now, random).to_text();
     let paid_at = ts(p.paid_at.unwrap_or(now));
@@ -357,35 +352,68 @@ fn existing(tx: &dyn Sql, p: &NewPurchase, ext: &str) -> Result<Option<Recorded>
     }))
 }
 
+// What the member's earlier purchases decide about this one.
+struct Facts {
+    // No earlier purchase in this category (the first-purchase bonus).
+    first_in_category: bool,
+    // Purchases at this business in the last 24 h.
+    at_business_today: i64,
+    // Points earned anywhere in the last 24 h.
+    points_today: i64,
+}
+
+// Reads [`Facts`] in one statement.
+fn facts(
+    tx: &dyn Sql,
+    now: DateTime<Utc>,
+    p: &NewPurchase,
+    category: Category,
+) -> Result<Facts, StoreError> {
+    let since = ts(now - Duration::days(1));
+    let member = p.member.id.as_str();
+    let rows = tx.execute(
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM purchases WHERE member_id = ? AND category = ?) \
+                     THEN 0 ELSE 1 END AS first_in_category, \
+                (SELECT COUNT(*) FROM purchases WHERE member_id = ? AND business_id = ? AND created_at > ?) \
+                     AS at_business, \
+                (SELECT COALESCE(SUM(points_earned), 0) FROM purchases WHERE member_id = ? AND created_at > ?) \
+                     AS points",
+        &params![
+            member,
+            category.as_str(),
+            member,
+            p.business.id.as_str(),
+            since.as_str(),
+            member,
+            since.as_str()
+        ],
+    )?;
+    let r = rows
+        .first()
+        .ok_or_else(|| StoreError::Other("no purchase facts row".into()))?;
+    Ok(Facts {
+        first_in_category: r.i64("first_in_category")? == 1,
+        at_business_today: r.i64("at_business")?,
+        points_today: r.i64("points")?,
+    })
+}
+
 // Beyond `max_purchases_per_business_day` a purchase is still recorded (it
 // is a real sale: it counts for tiers and the budget) but earns nothing;
 // beyond `max_points_per_day` it earns only what is left of the allowance.
 fn apply_caps(
-    tx: &dyn Sql,
-    now: DateTime<Utc>,
     settings: &WalletSettings,
-    p: &NewPurchase,
+    facts: &Facts,
     computed: i64,
-) -> Result<(i64, Option<&'static str>), StoreError> {
-    let since = ts(now - Duration::days(1));
-    let r = tx.execute(
-        "SELECT COUNT(*) AS n FROM purchases WHERE member_id = ? AND business_id = ? AND created_at > ?",
-        &params![p.member.id.as_str(), p.business.id.as_str(), since.as_str()],
-    )?;
-    let count = r.first().map_or(Ok(0), |r| r.i64("n"))?;
-    if count >= settings.max_purchases_per_business_day {
-        return Ok((0, (computed > 0).then_some("purchases_per_business_day")));
+) -> (i64, Option<&'static str>) {
+    if facts.at_business_today >= settings.max_purchases_per_business_day {
+        return (0, (computed > 0).then_some("purchases_per_business_day"));
     }
-    let r = tx.execute(
-        "SELECT COALESCE(SUM(points_earned), 0) AS s FROM purchases WHERE member_id = ? AND created_at > ?",
-        &params![p.member.id.as_str(), since.as_str()],
-    )?;
-    let today = r.first().map_or(Ok(0), |r| r.i64("s"))?;
-    let room = (settings.max_points_per_day - today).max(0);
+    let room = (settings.max_points_per_day - facts.points_today).max(0);
     if computed > room {
-        Ok((room, Some("points_per_day")))
+        (room, Some("points_per_day"))
     } else {
-        Ok((computed, None))
+        (computed, None)
     }
 }
 
@@ -431,23 +459,20 @@ pub fn tier_facts(
     now: DateTime<Utc>,
 ) -> Result<TierFacts, StoreError> {
     let since = ts(now - Duration::days(tiers::WINDOW_DAYS));
+    // The stored flags come with the aggregate: one statement.
     let r = sql.execute(
         "SELECT COALESCE(SUM(amount - refunded_amount), 0) AS spent, \
-                COUNT(DISTINCT CASE WHEN amount > refunded_amount THEN category END) AS categories \
+                COUNT(DISTINCT CASE WHEN amount > refunded_amount THEN category END) AS categories, \
+                (SELECT top_one_percent FROM member_tier_flags WHERE member_id = ?) AS top_one_percent, \
+                (SELECT invited FROM member_tier_flags WHERE member_id = ?) AS invited \
          FROM purchases WHERE member_id = ? AND paid_at > ?",
-        &params![member_id, since.as_str()],
+        &params![member_id, member_id, member_id, since.as_str()],
     )?;
     let row = r
         .first()
         .ok_or_else(|| StoreError::Other("aggregate returned no row".into()))?;
-    let flags = sql.execute(
-        "SELECT top_one_percent, invited FROM member_tier_flags WHERE member_id = ?",
-        &params![member_id],
-    )?;
-    let (top, invited) = match flags.first() {
-        Some(f) => (f.bool("top_one_percent")?, f.bool("invited")?),
-        None => (false, false),
-    };
+    let flag = |name: &str| row.opt_i64(name).map(|v| v.unwrap_or(0) != 0);
+    let (top, invited) = (flag("top_one_percent")?, flag("invited")?);
     Ok(TierFacts {
         spent: row.i64("spent")?,
         categories: u32::try_from(row.i64("categories")?).unwrap_or(0),
