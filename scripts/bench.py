@@ -961,12 +961,49 @@ def first_statement_cells(db_path, tmp):
     return out
 
 
+def report_cells(path):
+    """The cells of a saved report's throughput table, keyed by (route,
+    conns): req/s, p99, ÷ health, host CPU ms and statements, as text."""
+    cells = {}
+    with open(path) as f:
+        for line in f:
+            c = [x.strip() for x in line.strip().strip("|").split("|")]
+            if not (line.startswith("| ") and len(c) >= 12 and c[1].isdigit()):
+                continue
+            # Reports before the host CPU column had 12 columns.
+            cpu, stmts = (c[7], c[8]) if len(c) >= 13 else ("–", c[7])
+            cells[(c[0], int(c[1]))] = {"rps": c[2], "p99": c[4], "health": c[6], "cpu": cpu, "stmts": stmts}
+    return cells
+
+
+def compare_lines(before_path, after_path):
+    """A before → after table of every cell both reports have."""
+    before, after = report_cells(before_path), report_cells(after_path)
+    out = [f"## Before → after ({os.path.basename(before_path)} → {os.path.basename(after_path)})", "",
+           "| route | conns | req/s | ÷ health | p99 ms | host CPU ms | stmts |",
+           "|---|---:|---:|---:|---:|---:|---:|"]
+    for key, a in after.items():
+        b = before.get(key)
+        if not b:
+            continue
+        arrow = lambda k: f"{b[k]} → {a[k]}"
+        out.append(f"| {key[0]} | {key[1]} | {arrow('rps')} | {arrow('health')} | {arrow('p99')} | {arrow('cpu')} | {arrow('stmts')} |")
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--duration", type=int, default=5)
     ap.add_argument("--connections", default="4,16,64")
     ap.add_argument("--only", default="")
+    ap.add_argument("--compare", default="", help="an earlier report: end this one with a before → after table against it")
+    ap.add_argument("--report", default="", help="with --compare: compare this saved report instead of running")
     args = ap.parse_args()
+    if args.report:
+        if not args.compare:
+            sys.exit("--report needs --compare")
+        print("\n".join(compare_lines(args.compare, args.report)))
+        return
     conns = [int(c) for c in args.connections.split(",")]
     lines = []
     say = lambda s="": (print(s, flush=True), lines.append(s))
@@ -1157,8 +1194,15 @@ def main():
             say(f"| {f} | {os.path.getsize(os.path.join(WASM_DIR, f))} |")
 
     os.makedirs(os.path.join(ROOT, "bench-results"), exist_ok=True)
-    with open(os.path.join(ROOT, "bench-results", time.strftime("%Y%m%d-%H%M%S") + ".md"), "w") as f:
+    saved = os.path.join(ROOT, "bench-results", time.strftime("%Y%m%d-%H%M%S") + ".md")
+    with open(saved, "w") as f:
         f.write("\n".join(lines) + "\n")
+    if args.compare:
+        table = compare_lines(args.compare, saved)
+        print()
+        print("\n".join(table))
+        with open(saved, "a") as f:
+            f.write("\n" + "\n".join(table) + "\n")
 
 
 if __name__ == "__main__":
