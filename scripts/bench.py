@@ -391,7 +391,7 @@ def bench_business(port, sms, admin_i, name):
     return admin, biz, key["api_key"], members, cards
 
 
-def app_scenarios(port, sms, conns, duration, tmp):
+def app_scenarios(port, sms, conns, duration, tmp, results):
     """Sets up members, a business and its API key through the API, then
     yields (name, conns, path, script) cells; scripts that need fresh data
     (codes, QR tokens) are made just before their cell."""
@@ -429,10 +429,27 @@ def app_scenarios(port, sms, conns, duration, tmp):
     assert status == 201, out
     items = [{"sku": f"SKU-{i}", "category": "gastronomy", "quantity": 1 + i % 3, "unit_price": 10_000 + 137 * i} for i in range(20)]
     quote_body = json.dumps({"business_id": biz["id"], "channel": "app", "items": items, "promo_codes": ["bench"]})
-    yield ("POST /api/v1/checkout/quote (20 lines, 500 campaigns, 10 apply)", None, "/api/v1/checkout/quote", lua_script(tmp, "quote.lua", f"""
+    quote_cell = "POST /api/v1/checkout/quote (20 lines, 500 campaigns, 10 apply)"
+    quote_lua = f"""
 local body = [=[{quote_body}]=]
 request = function()
   return wrk.format("POST", "/api/v1/checkout/quote", {{["content-type"] = "application/json", ["authorization"] = "Bearer {members[1]}"}}, body)
+end
+"""
+    yield (quote_cell, None, "/api/v1/checkout/quote", lua_script(tmp, "quote.lua", quote_lua))
+    # The same quotes paced at half the rate just measured at the lowest
+    # concurrency: the latency a checkout sees when the engine is not
+    # saturated. Each connection waits between requests so that all of
+    # them together send about half that rate.
+    paced_c = conns[0]
+    full = results.get(quote_cell, {}).get(paced_c)
+    if full and full["rps"] > 0:
+        interval_ms = paced_c * 1000 / (full["rps"] / 2)
+        pause = max(0, round(interval_ms - full["p50"]))
+        yield (f"POST /api/v1/checkout/quote (paced at half the {paced_c}-connection rate)", paced_c, "/api/v1/checkout/quote",
+               lua_script(tmp, "quote-paced.lua", quote_lua + f"""
+delay = function()
+  return {pause}
 end
 """))
     # Reservations race for one popular coded promo whose total uses and
@@ -1088,7 +1105,7 @@ def main():
             peak_rss = max(peak_rss, rss_kb(host.p.pid)[0])
     if not args.only or "app" in args.only.split(","):
         tmp = tempfile.mkdtemp(prefix="krug-bench-lua-")
-        for name, only_c, path, script in app_scenarios(port, sms, conns, args.duration, tmp):
+        for name, only_c, path, script in app_scenarios(port, sms, conns, args.duration, tmp, results):
             for c in [only_c] if only_c else conns:
                 results.setdefault(name, {})[c] = wrk(base + path, c, args.duration, script)
                 peak_rss = max(peak_rss, rss_kb(host.p.pid)[0])
