@@ -230,6 +230,12 @@ fn two_hundred_racing_reservations_hold_exactly_ten_uses() {
         app.count("SELECT COUNT(*) FROM promo_uses WHERE status = 'held'"),
         10
     );
+    assert_eq!(
+        app.count("SELECT uses FROM promo_counters"),
+        10,
+        "the counter the racing reservations read"
+    );
+    app.assert_ledger_sound();
 }
 
 #[test]
@@ -297,6 +303,8 @@ fn release_and_expiry_free_the_uses_and_the_budget_runs_out_mid_stream() {
         q["rejected"],
         json!([{ "code": "BUDGET", "reason": "BUDGET_EXHAUSTED" }])
     );
+    // Release, expiry and new holds kept every counter equal to its uses.
+    app.assert_ledger_sound();
 }
 
 #[test]
