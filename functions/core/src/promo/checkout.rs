@@ -241,8 +241,9 @@ fn member_facts(
         sql,
         member_id,
         &format!(
-            ", EXISTS (SELECT 1 FROM purchases WHERE member_id = ?) AS any_paid, \
-               EXISTS (SELECT 1 FROM purchases WHERE member_id = ? AND category = ?) AS in_category, \
+            ", CASE WHEN EXISTS (SELECT 1 FROM purchases WHERE member_id = ?) THEN 1 ELSE 0 END AS any_paid, \
+               CASE WHEN EXISTS (SELECT 1 FROM purchases WHERE member_id = ? AND category = ?) THEN 1 ELSE 0 END \
+                   AS in_category, \
                (SELECT available FROM member_balances WHERE member_id = ?) AS available, \
                ({HELD_POINTS}) AS held"
         ),
