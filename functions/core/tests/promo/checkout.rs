@@ -18,7 +18,7 @@ use serde_json::json;
 use crate::store::{admin, env, raw};
 use crate::support::{staff, World};
 
-fn cart(business: &str, codes: &[&str], order: Option<&str>) -> Checkout {
+pub(crate) fn cart(business: &str, codes: &[&str], order: Option<&str>) -> Checkout {
     let raw: RawCheckout = serde_json::from_value(json!({
         "business_id": business, "channel": "pos",
         "items": [{ "sku": "A", "category": "floristry", "quantity": 2, "unit_price": 5_000 }],

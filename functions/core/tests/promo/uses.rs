@@ -8,7 +8,7 @@ use krug_core::{
     db::immediate,
     ports::{Sql, SqlValue},
     promo::{
-        checkout::{self, Checkout, RawCheckout},
+        checkout,
         model::Usage,
         store,
         uses::{self, Freed},
@@ -18,6 +18,7 @@ use krug_core::{
 use proptest::prelude::*;
 use serde_json::json;
 
+use crate::checkout::cart;
 use crate::store::{admin, env, raw};
 use crate::support::{staff, World};
 
@@ -44,20 +45,14 @@ fn op() -> impl Strategy<Value = Op> {
 
 const CODES: [&str; 3] = ["TOTAL", "ONCE", "BUDGET"];
 
-fn cart(business: &str, codes: u8, order: &str) -> Checkout {
-    let picked: Vec<&str> = CODES
+// The codes a bit mask picks.
+fn picked(codes: u8) -> Vec<&'static str> {
+    CODES
         .iter()
         .enumerate()
         .filter(|(i, _)| codes & (1 << i) != 0)
         .map(|(_, c)| *c)
-        .collect();
-    let raw: RawCheckout = serde_json::from_value(json!({
-        "business_id": business, "channel": "pos",
-        "items": [{ "sku": "A", "category": "floristry", "quantity": 1, "unit_price": 4_000 }],
-        "promo_codes": picked, "order_ref": order,
-    }))
-    .unwrap();
-    Checkout::parse(&raw).unwrap()
+        .collect()
 }
 
 // Usage as the definition says, counted from the uses themselves.
@@ -119,7 +114,7 @@ proptest! {
             match op {
                 Op::Reserve { member, codes } => {
                     let order = format!("o-{step}");
-                    if let Ok(r) = checkout::reserve(&e, &members[*member].id, "ip", &cart(&shop.id, *codes, &order)) {
+                    if let Ok(r) = checkout::reserve(&e, &members[*member].id, "ip", &cart(&shop.id, &picked(*codes), Some(&order))) {
                         reservations.push(r.reservation_id);
                     }
                 }
@@ -179,8 +174,8 @@ fn a_promo_read_without_a_member_has_its_totals_only() {
         &raw(json!({ "code": "TEN", "name": "Ten", "kind": "fixed", "value": 100 })),
     )
     .unwrap();
-    checkout::reserve(&e, &m.id, "ip", &cart_with(&shop.id, "TEN", "a")).unwrap();
-    checkout::reserve(&e, &m.id, "ip", &cart_with(&shop.id, "TEN", "b")).unwrap();
+    checkout::reserve(&e, &m.id, "ip", &cart(&shop.id, &["TEN"], Some("a"))).unwrap();
+    checkout::reserve(&e, &m.id, "ip", &cart(&shop.id, &["TEN"], Some("b"))).unwrap();
     let u = uses::usage(&w.sql, &[p.id.as_str()], None, w.now()).unwrap();
     assert_eq!(
         u[p.id.as_str()],
@@ -197,14 +192,4 @@ fn a_promo_read_without_a_member_has_its_totals_only() {
     assert_eq!(u[p.id.as_str()].total, 0);
     assert_eq!(u[p.id.as_str()].budget_spent, 0);
     w.assert_sound();
-}
-
-fn cart_with(business: &str, code: &str, order: &str) -> Checkout {
-    let raw: RawCheckout = serde_json::from_value(json!({
-        "business_id": business, "channel": "pos",
-        "items": [{ "sku": "A", "category": "floristry", "quantity": 1, "unit_price": 4_000 }],
-        "promo_codes": [code], "order_ref": order,
-    }))
-    .unwrap();
-    Checkout::parse(&raw).unwrap()
 }
