@@ -249,7 +249,10 @@ pub fn record(
         None,
         cashback::events_budget_share(p.amount),
     )?;
-    let tier = recompute_tier(
+    // The tier and the badges both follow from the member's purchases: one
+    // grouped read answers both.
+    let (tier_facts, badge_facts) = purchase_summary(tx, &p.member.id, now)?;
+    let tier = apply_tier(
         tx,
         now,
         random,
@@ -257,8 +260,16 @@ pub fn record(
         p.member.tier,
         "purchase",
         &purchase_id,
+        &tier_facts,
     )?;
-    let new_badges = award_badges(tx, now, &p.member.id, "purchase", &purchase_id)?;
+    let new_badges = badges::award(
+        tx,
+        &p.member.id,
+        &badges::earned(&badge_facts),
+        "purchase",
+        Some(&purchase_id),
+        now,
+    )?;
     audit::record(
         tx,
         clock,
@@ -493,7 +504,24 @@ pub fn recompute_tier(
     cause_id: &str,
 ) -> Result<Tier, StoreError> {
     let facts = tier_facts(tx, member_id, now)?;
-    let tier = tiers::tier_for(&facts);
+    apply_tier(
+        tx, now, random, member_id, current, cause_type, cause_id, &facts,
+    )
+}
+
+// [`recompute_tier`] from facts the caller has read.
+#[allow(clippy::too_many_arguments)]
+fn apply_tier(
+    tx: &dyn Sql,
+    now: DateTime<Utc>,
+    random: &dyn Random,
+    member_id: &str,
+    current: Tier,
+    cause_type: &str,
+    cause_id: &str,
+    facts: &TierFacts,
+) -> Result<Tier, StoreError> {
+    let tier = tiers::tier_for(facts);
     if tier == current {
         return Ok(tier);
     }
@@ -543,44 +571,58 @@ impl Clock for FixedClock {
     }
 }
 
-/// Awards every badge purchases justify (plus `welcome`); returns new codes.
-pub fn award_badges(
-    tx: &dyn Sql,
-    now: DateTime<Utc>,
+/// What `member_id`'s purchases decide at `now`, in one grouped read: the
+/// tier facts ([`tier_facts`], stored flags included) and the badge facts
+/// (what [`badges::earned`] judges). Equal to reading the two apart.
+pub fn purchase_summary(
+    sql: &dyn Sql,
     member_id: &str,
-    cause_type: &str,
-    cause_id: &str,
-) -> Result<Vec<String>, StoreError> {
-    // The categories bought in and the lifetime spend in one read: a row
-    // per category with its spend.
-    let rows = tx.execute(
-        "SELECT category, SUM(amount - refunded_amount) AS s FROM purchases \
-         WHERE member_id = ? GROUP BY category",
-        &params![member_id],
+    now: DateTime<Utc>,
+) -> Result<(TierFacts, BadgeFacts), StoreError> {
+    let since = ts(now - Duration::days(tiers::WINDOW_DAYS));
+    let rows = sql.execute(
+        "SELECT category, SUM(amount - refunded_amount) AS lifetime, \
+                SUM(CASE WHEN paid_at > ? THEN amount - refunded_amount ELSE 0 END) AS recent, \
+                MAX(CASE WHEN paid_at > ? AND amount > refunded_amount THEN 1 ELSE 0 END) AS recent_active, \
+                (SELECT top_one_percent FROM member_tier_flags WHERE member_id = ?) AS top_one_percent, \
+                (SELECT invited FROM member_tier_flags WHERE member_id = ?) AS invited \
+         FROM purchases WHERE member_id = ? GROUP BY category",
+        &params![since.as_str(), since.as_str(), member_id, member_id, member_id],
     )?;
+    if rows.rows.is_empty() {
+        // No purchase: the flags alone (they come with the groups above).
+        let tier = tier_facts(sql, member_id, now)?;
+        return Ok((tier, badge_facts(BTreeSet::new(), 0)));
+    }
+    let mut tier = TierFacts {
+        spent: 0,
+        categories: 0,
+        top_one_percent: false,
+        invited: false,
+    };
     let mut categories = BTreeSet::new();
-    let mut lifetime_spent = 0i64;
+    let mut lifetime = 0i64;
     for r in rows.iter() {
         if let Ok(c) = Category::parse(&r.text("category")?, "category") {
             categories.insert(c);
         }
-        lifetime_spent = lifetime_spent.saturating_add(r.i64("s")?);
+        lifetime = lifetime.saturating_add(r.i64("lifetime")?);
+        tier.spent = tier.spent.saturating_add(r.i64("recent")?);
+        tier.categories += u32::from(r.i64("recent_active")? != 0);
+        tier.top_one_percent = r.opt_i64("top_one_percent")?.unwrap_or(0) != 0;
+        tier.invited = r.opt_i64("invited")?.unwrap_or(0) != 0;
     }
-    let facts = BadgeFacts {
+    Ok((tier, badge_facts(categories, lifetime)))
+}
+
+fn badge_facts(categories: BTreeSet<Category>, lifetime_spent: i64) -> BadgeFacts {
+    BadgeFacts {
         registered: true,
         categories,
         lifetime_spent: Some(lifetime_spent),
         referrals: None,
         events_attended: None,
-    };
-    badges::award(
-        tx,
-        member_id,
-        &badges::earned(&facts),
-        cause_type,
-        Some(cause_id),
-        now,
-    )
+    }
 }
 
 /// A refund of (part of) a recorded purchase.

@@ -276,3 +276,51 @@ fn badges_for_categories_and_welcome() {
         1
     );
 }
+
+#[test]
+fn one_summary_read_answers_what_the_tier_and_the_badges_read_apart() {
+    let w = World::new();
+    let m = w.member();
+    let beauty = w.business("beauty", 1.0, false);
+    let optics = w.business("optics", 1.0, false);
+    let home = w.business("home", 1.0, false);
+    // A year and more ago (outside the tier window), then two purchases
+    // inside it, one of them refunded in full.
+    record(&w, &m.id, &beauty, 1_000_000, None, None).unwrap();
+    w.advance(Duration::days(400));
+    record(&w, &m.id, &optics, 500_000, None, None).unwrap();
+    let refunded = record(&w, &m.id, &home, 300_000, None, None).unwrap();
+    immediate(&w.sql, |tx| {
+        purchases::refund(
+            tx,
+            &w.clock,
+            &w.random,
+            &purchases::NewRefund {
+                purchase_id: refunded.purchase_id.clone(),
+                amount: 300_000,
+                external_id: Some("r-full".into()),
+                actor: krug_core::wallet::ledger::Actor::system(),
+            },
+        )
+    })
+    .unwrap();
+    w.sql
+        .execute(
+            "INSERT INTO member_tier_flags (member_id, invited, updated_at) VALUES (?, 1, ?)",
+            &params![m.id.as_str(), "2026-01-01T00:00:00Z"],
+        )
+        .unwrap();
+    let (tier, badges) = purchases::purchase_summary(&w.sql, &m.id, w.now()).unwrap();
+    assert_eq!(tier, purchases::tier_facts(&w.sql, &m.id, w.now()).unwrap());
+    assert_eq!((tier.spent, tier.categories, tier.invited), (500_000, 1, true));
+    assert_eq!(
+        badges.categories.into_iter().collect::<Vec<_>>(),
+        vec![Category::Beauty, Category::Optics, Category::Home]
+    );
+    assert_eq!(badges.lifetime_spent, Some(1_500_000));
+    // A member without purchases still has their flags.
+    let other = w.member();
+    let (tier, badges) = purchases::purchase_summary(&w.sql, &other.id, w.now()).unwrap();
+    assert_eq!(tier, purchases::tier_facts(&w.sql, &other.id, w.now()).unwrap());
+    assert!(badges.categories.is_empty());
+}
