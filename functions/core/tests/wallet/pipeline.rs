@@ -312,7 +312,10 @@ fn one_summary_read_answers_what_the_tier_and_the_badges_read_apart() {
         .unwrap();
     let (tier, badges) = purchases::purchase_summary(&w.sql, &m.id, w.now()).unwrap();
     assert_eq!(tier, purchases::tier_facts(&w.sql, &m.id, w.now()).unwrap());
-    assert_eq!((tier.spent, tier.categories, tier.invited), (500_000, 1, true));
+    assert_eq!(
+        (tier.spent, tier.categories, tier.invited),
+        (500_000, 1, true)
+    );
     assert_eq!(
         badges.categories.into_iter().collect::<Vec<_>>(),
         vec![Category::Beauty, Category::Optics, Category::Home]
@@ -321,6 +324,9 @@ fn one_summary_read_answers_what_the_tier_and_the_badges_read_apart() {
     // A member without purchases still has their flags.
     let other = w.member();
     let (tier, badges) = purchases::purchase_summary(&w.sql, &other.id, w.now()).unwrap();
-    assert_eq!(tier, purchases::tier_facts(&w.sql, &other.id, w.now()).unwrap());
+    assert_eq!(
+        tier,
+        purchases::tier_facts(&w.sql, &other.id, w.now()).unwrap()
+    );
     assert!(badges.categories.is_empty());
 }
