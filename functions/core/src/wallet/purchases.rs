@@ -252,16 +252,13 @@ pub fn record(
     // The tier and the badges both follow from the member's purchases: one
     // grouped read answers both.
     let (tier_facts, badge_facts) = purchase_summary(tx, &p.member.id, now)?;
-    let tier = apply_tier(
-        tx,
-        now,
-        random,
-        &p.member.id,
-        p.member.tier,
-        "purchase",
-        &purchase_id,
-        &tier_facts,
-    )?;
+    let cause = TierCause {
+        member_id: &p.member.id,
+        current: p.member.tier,
+        cause_type: "purchase",
+        cause_id: &purchase_id,
+    };
+    let tier = apply_tier(tx, now, random, &cause, &tier_facts)?;
     let new_badges = badges::award(
         tx,
         &p.member.id,
@@ -504,23 +501,37 @@ pub fn recompute_tier(
     cause_id: &str,
 ) -> Result<Tier, StoreError> {
     let facts = tier_facts(tx, member_id, now)?;
-    apply_tier(
-        tx, now, random, member_id, current, cause_type, cause_id, &facts,
-    )
+    let cause = TierCause {
+        member_id,
+        current,
+        cause_type,
+        cause_id,
+    };
+    apply_tier(tx, now, random, &cause, &facts)
+}
+
+// Whose tier is recomputed, from which tier, and why.
+struct TierCause<'a> {
+    member_id: &'a str,
+    current: Tier,
+    cause_type: &'a str,
+    cause_id: &'a str,
 }
 
 // [`recompute_tier`] from facts the caller has read.
-#[allow(clippy::too_many_arguments)]
 fn apply_tier(
     tx: &dyn Sql,
     now: DateTime<Utc>,
     random: &dyn Random,
-    member_id: &str,
-    current: Tier,
-    cause_type: &str,
-    cause_id: &str,
+    cause: &TierCause<'_>,
     facts: &TierFacts,
 ) -> Result<Tier, StoreError> {
+    let TierCause {
+        member_id,
+        current,
+        cause_type,
+        cause_id,
+    } = *cause;
     let tier = tiers::tier_for(facts);
     if tier == current {
         return Ok(tier);

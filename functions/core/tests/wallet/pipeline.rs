@@ -35,6 +35,24 @@ fn record(
     })
 }
 
+// Refunds `amount` of a purchase as the system.
+fn refund(w: &World, purchase_id: &str, amount: i64, external_id: &str) {
+    immediate(&w.sql, |tx| {
+        purchases::refund(
+            tx,
+            &w.clock,
+            &w.random,
+            &purchases::NewRefund {
+                purchase_id: purchase_id.to_string(),
+                amount,
+                external_id: Some(external_id.into()),
+                actor: krug_core::wallet::ledger::Actor::system(),
+            },
+        )
+    })
+    .unwrap();
+}
+
 #[test]
 fn cashback_follows_tier_first_purchase_and_multiplier() {
     let w = World::new();
@@ -232,20 +250,7 @@ fn refund_can_drop_the_tier() {
         last = Some(record(&w, &m.id, &shop, 1_000_000, None, None).unwrap());
     }
     assert_eq!(w.reload(&m.id).tier, Tier::Vip);
-    immediate(&w.sql, |tx| {
-        purchases::refund(
-            tx,
-            &w.clock,
-            &w.random,
-            &purchases::NewRefund {
-                purchase_id: last.clone().unwrap().purchase_id,
-                amount: 1,
-                external_id: Some("r-1".into()),
-                actor: krug_core::wallet::ledger::Actor::system(),
-            },
-        )
-    })
-    .unwrap();
+    refund(&w, &last.clone().unwrap().purchase_id, 1, "r-1");
     assert_eq!(w.reload(&m.id).tier, Tier::Insider);
     w.assert_sound();
 }
@@ -290,20 +295,7 @@ fn one_summary_read_answers_what_the_tier_and_the_badges_read_apart() {
     w.advance(Duration::days(400));
     record(&w, &m.id, &optics, 500_000, None, None).unwrap();
     let refunded = record(&w, &m.id, &home, 300_000, None, None).unwrap();
-    immediate(&w.sql, |tx| {
-        purchases::refund(
-            tx,
-            &w.clock,
-            &w.random,
-            &purchases::NewRefund {
-                purchase_id: refunded.purchase_id.clone(),
-                amount: 300_000,
-                external_id: Some("r-full".into()),
-                actor: krug_core::wallet::ledger::Actor::system(),
-            },
-        )
-    })
-    .unwrap();
+    refund(&w, &refunded.purchase_id, 300_000, "r-full");
     w.sql
         .execute(
             "INSERT INTO member_tier_flags (member_id, invited, updated_at) VALUES (?, 1, ?)",
