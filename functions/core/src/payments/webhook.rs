@@ -310,15 +310,22 @@ pub fn apply_ingested(
     process_in(env, tx, e, env.clock.now())
 }
 
-/// Adds one to the delivery counter of `provider`/`outcome`, in the
-/// caller's transaction (counters are for monitoring, not money; outside a
-/// transaction write [`COUNT`] through [`write_alone`]).
+/// Adds one to the delivery counter of `provider`/`outcome` outside any
+/// transaction (counters are for monitoring, not money): the lone write
+/// queues for the lock with the other writers ([`write_alone`]) instead of
+/// being overtaken under SQLite's own busy handler.
 pub fn count(sql: &dyn Sql, provider: &str, outcome: &str) -> Result<(), StoreError> {
-    sql.execute(COUNT, &params![provider, outcome])?;
+    write_alone(sql, COUNT, &params![provider, outcome])?;
     Ok(())
 }
 
-// The counter upsert of [`count`].
+// [`count`] inside the caller's transaction, which already holds the lock.
+fn count_in(tx: &dyn Sql, provider: &str, outcome: &str) -> Result<(), StoreError> {
+    tx.execute(COUNT, &params![provider, outcome])?;
+    Ok(())
+}
+
+// The counter upsert of [`count`] and [`count_in`].
 const COUNT: &str = "INSERT INTO webhook_counters (provider, outcome, count) VALUES (?, ?, 1) \
      ON CONFLICT (provider, outcome) DO UPDATE SET count = count + 1";
 
@@ -347,8 +354,7 @@ pub fn process(env: &WebhookEnv<'_>, e: &Event) -> Result<Outcome, WebhookError>
         )?
         .is_empty();
     if seen {
-        // Outside a transaction: queue for the lock with the other writers.
-        write_alone(env.sql, COUNT, &params![e.provider, "duplicate"])?;
+        count(env.sql, e.provider, "duplicate")?;
         return Ok(Outcome {
             status: "duplicate",
             detail: Value::Null,
@@ -356,7 +362,7 @@ pub fn process(env: &WebhookEnv<'_>, e: &Event) -> Result<Outcome, WebhookError>
     }
     let outcome = immediate(env.sql, |tx| -> Result<Outcome, WebhookError> {
         let outcome = process_in(env, tx, e, now)?;
-        count(tx, e.provider, outcome.status)?;
+        count_in(tx, e.provider, outcome.status)?;
         Ok(outcome)
     })?;
     Ok(outcome)
