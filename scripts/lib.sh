@@ -42,8 +42,35 @@ ensure_toolchain() {
   done
 }
 
+# The web apps' npm packages (pinned by web/package-lock.json), installed when
+# missing or stale, and their browser builds copied into static/vendor/ for
+# the `web` component to embed.
+ensure_web() {
+  command -v npm >/dev/null || { echo "Node.js 20+ and npm are needed for the web apps" >&2; exit 1; }
+  if [[ ! -f web/node_modules/.package-lock.json || web/package-lock.json -nt web/node_modules/.package-lock.json ]]; then
+    log "installing the web apps' npm packages"
+    (cd web && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  node web/vendor.mjs
+}
+
+# The browser the web apps' tests drive: Debian's Chromium (CHROMIUM
+# overrides the path).
+ensure_chromium() {
+  local bin="${CHROMIUM:-/usr/bin/chromium}"
+  [[ -x "$bin" ]] && return 0
+  if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null; then
+    log "installing Chromium for the browser tests"
+    apt-get update -q && apt-get install -y -q chromium
+  else
+    echo "the browser tests need Chromium at $bin (Debian: apt-get install chromium)" >&2
+    exit 1
+  fi
+}
+
 build_wasm() {
   ensure_toolchain
+  ensure_web
   log "building WASM components"
   # shellcheck disable=SC2046
   cargo build --release --target wasm32-wasip2 $(pkg_args $(components) "$@")

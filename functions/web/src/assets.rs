@@ -5,6 +5,14 @@ use spin_sdk::http::Response;
 
 include!(concat!(env!("OUT_DIR"), "/static_files.rs"));
 
+/// The apps load only their own scripts and styles and talk only to this
+/// origin; QR codes and tickets arrive as `data:` SVG images, the till's camera
+/// frames as `blob:`; no page may frame them.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+img-src 'self' data: blob:; connect-src 'self'; worker-src 'self'; manifest-src 'self'; \
+media-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; \
+frame-ancestors 'none'";
+
 /// The file for `req`'s path: `/` and directory paths map to `index.html`.
 /// API paths never fall through to files, so an unknown API route is a JSON 404.
 pub fn serve(req: &Req) -> Result<Response, ApiError> {
@@ -18,7 +26,19 @@ pub fn serve(req: &Req) -> Result<Response, ApiError> {
     } else {
         path.to_string()
     };
-    let found = lookup(&wanted).or_else(|| lookup(&format!("{wanted}/index.html")));
+    let found = lookup(&wanted);
+    if found.is_none() && lookup(&format!("{wanted}/index.html")).is_some() {
+        // `/pos` → `/pos/`, so the app's relative URLs resolve in its folder.
+        if !matches!(req.method(), "GET" | "HEAD") {
+            return Err(ApiError::method_not_allowed(req, &["GET", "HEAD"]));
+        }
+        return Ok(Response::builder()
+            .status(308)
+            .header("location", format!("{wanted}/"))
+            .header("x-content-type-options", "nosniff")
+            .body(Vec::new())
+            .build());
+    }
     let Some((content_type, bytes)) = found else {
         return Err(ApiError::route_not_found(req));
     };
@@ -34,6 +54,10 @@ pub fn serve(req: &Req) -> Result<Response, ApiError> {
         .status(200)
         .header("content-type", content_type)
         .header("cache-control", "no-cache")
+        .header("x-content-type-options", "nosniff")
+        .header("content-security-policy", CSP)
+        .header("referrer-policy", "same-origin")
+        .header("permissions-policy", "camera=(self), microphone=(), geolocation=()")
         .body(body)
         .build())
 }
