@@ -1,5 +1,7 @@
 //! Embeds every file under the repository's `static/` directory so the
-//! component needs no file mounts (works the same on every Spin host).
+//! component needs no file mounts (works the same on every Spin host), with a
+//! gzip copy of each text file made here, at build time, so the component
+//! never compresses per request.
 
 use std::{env, fmt::Write as _, fs, path::Path};
 
@@ -15,21 +17,52 @@ fn main() {
     collect(&root, &root, &mut files);
     files.sort();
 
-    let mut out =
-        String::from("/// (url path, content type, bytes) of every embedded static file.\n");
-    out.push_str("pub static FILES: &[(&str, &str, &[u8])] = &[\n");
-    for (url, path) in &files {
+    let out_dir = env::var("OUT_DIR").expect("cargo sets OUT_DIR");
+    let gz_dir = Path::new(&out_dir).join("gz");
+    fs::create_dir_all(&gz_dir).expect("create gz dir");
+    let mut out = String::from(
+        "/// (url path, content type, bytes, gzip of the bytes when it is smaller) of\n\
+         /// every embedded static file.\n",
+    );
+    out.push_str("pub static FILES: &[(&str, &str, &[u8], Option<&[u8]>)] = &[\n");
+    for (i, (url, path)) in files.iter().enumerate() {
         println!("cargo:rerun-if-changed={path}");
+        let content_type = content_type(url);
+        let gz = compressible(content_type)
+            .then(|| gzip(&fs::read(path).expect("read static file")))
+            .flatten()
+            .map(|bytes| {
+                let gz_path = gz_dir.join(format!("{i}.gz"));
+                fs::write(&gz_path, bytes).expect("write gzip");
+                format!("Some(include_bytes!({:?}))", gz_path.to_string_lossy())
+            })
+            .unwrap_or_else(|| "None".to_string());
         writeln!(
             out,
-            "    ({url:?}, {:?}, include_bytes!({path:?})),",
-            content_type(url)
+            "    ({url:?}, {content_type:?}, include_bytes!({path:?}), {gz}),"
         )
         .unwrap();
     }
     out.push_str("];\n");
-    let dest = Path::new(&env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("static_files.rs");
-    fs::write(dest, out).expect("write static_files.rs");
+    fs::write(Path::new(&out_dir).join("static_files.rs"), out).expect("write static_files.rs");
+}
+
+/// Text is worth compressing; images other than SVG already are.
+fn compressible(content_type: &str) -> bool {
+    content_type.starts_with("text/")
+        || content_type.starts_with("application/json")
+        || content_type.starts_with("application/manifest+json")
+        || content_type == "image/svg+xml"
+}
+
+/// The gzip of `bytes` at the best level, when it saves at least a tenth.
+fn gzip(bytes: &[u8]) -> Option<Vec<u8>> {
+    use flate2::{write::GzEncoder, Compression};
+    use std::io::Write as _;
+    let mut enc = GzEncoder::new(Vec::new(), Compression::best());
+    enc.write_all(bytes).expect("gzip in memory");
+    let gz = enc.finish().expect("gzip in memory");
+    (gz.len() * 10 < bytes.len() * 9).then_some(gz)
 }
 
 fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, String)>) {

@@ -55,6 +55,10 @@ const MESSAGES = {
   COUPON_NOT_FOUND: 'Купон не найден.',
   COUPON_NOT_USABLE: 'Купон уже использован или истёк.',
   STAFF_OF_OTHER_BUSINESS: 'Вы сотрудник другого партнёра.',
+  CHECK_AMOUNT_REQUIRED: 'Укажите сумму чека: партнёр ограничивает долю оплаты баллами.',
+  EXTERNAL_ID_CONFLICT: 'Чек с этим номером уже проведён с другой суммой.',
+  INVALID_EXTERNAL_ID: 'Неверный номер чека.',
+  INVALID_COUPON: 'Купон недействителен.',
   // Checkout
   UNKNOWN_CODE: 'Такого промокода нет.',
   EXPIRED: 'Срок действия акции закончился.',

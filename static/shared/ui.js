@@ -45,7 +45,9 @@ export const money = (kopecks) => rub.format((Number(kopecks) || 0) / 100);
 /** Points are kept in kopecks: 12 345 → "123,45 балла". */
 export function points(kopecks) {
   const v = (Number(kopecks) || 0) / 100;
-  return `${num.format(v)} ${plural(Math.floor(Math.abs(v)), 'балл', 'балла', 'баллов')}`;
+  // A fraction takes the genitive singular: «112,5 балла».
+  const word = Number.isInteger(v) ? plural(Math.abs(v), 'балл', 'балла', 'баллов') : 'балла';
+  return `${num.format(v)} ${word}`;
 }
 
 /** Russian plural form for n: plural(5, 'балл', 'балла', 'баллов'). */

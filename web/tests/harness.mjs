@@ -5,7 +5,7 @@
 
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
-import { mkdtempSync, mkdirSync, rmSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, existsSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,17 +91,22 @@ export async function startApp(extraVariables = {}) {
     stderr = (stderr + c).slice(-8000);
   });
   const url = `http://127.0.0.1:${port}`;
+  // Bounded: up to 60 s for the host to listen and migrate (a busy machine
+  // compiles the components slowly on a cold cache).
   let migrated = false;
-  for (let i = 0; i < 300 && !migrated; i++) {
-    if (child.exitCode !== null) break;
+  let last = 'no answer';
+  const deadline = Date.now() + 60_000;
+  while (!migrated && Date.now() < deadline && child.exitCode === null) {
     try {
       const r = await fetch(`${url}/internal/migrate`, { method: 'POST', headers: { authorization: `Bearer ${jobsToken}` } });
       migrated = r.ok;
-    } catch {
-      await sleep(100);
+      last = `${r.status} ${await r.text()}`;
+    } catch (e) {
+      last = String(e.cause || e);
     }
+    if (!migrated) await sleep(100);
   }
-  assert.ok(migrated, `host started and migrated:\n${stderr}`);
+  assert.ok(migrated, `host started and migrated (last: ${last}):\n${stderr}`);
 
   const app = {
     url,
@@ -162,20 +167,23 @@ export async function startApp(extraVariables = {}) {
 
 /**
  * A club to test with: the admin's tokens, one business, and a staff member
- * (owner) of it, all made through the public API.
+ * (owner) of it with their tokens (`staff`, issued before they joined the
+ * business: /me reads the role fresh), all made through the public API.
  */
 export async function seedClub(app, { staffPhone = '+79990000002', role = 'owner', name = 'Кофейня «Зерно»', category = 'gastronomy' } = {}) {
   const admin = await app.login(ADMIN_PHONE);
   // Staff are members first: the phone logs in once before it can be added.
-  await app.login(staffPhone);
+  const staff = await app.login(staffPhone);
   const biz = await app.api('POST', '/api/v1/admin/businesses', { token: admin.access_token, body: { name, category } });
   assert.equal(biz.status, 201, JSON.stringify(biz.body));
-  const staff = await app.api('POST', `/api/v1/admin/businesses/${biz.body.id}/staff`, {
+  const added = await app.api('POST', `/api/v1/admin/businesses/${biz.body.id}/staff`, {
     token: admin.access_token,
     body: { phone: staffPhone, role },
   });
-  assert.ok(staff.status === 201 || staff.status === 200, JSON.stringify(staff.body));
-  return { admin, business: biz.body, staffPhone };
+  assert.ok(added.status === 201 || added.status === 200, JSON.stringify(added.body));
+  // The staff's tokens are returned too: a second login of the same phone
+  // within a minute is refused (one code per phone per 60 s).
+  return { admin, business: biz.body, staffPhone, staff };
 }
 
 /** Debian's Chromium, headless, with no background traffic. */
@@ -215,7 +223,9 @@ export function assertNoConsoleErrors(page, where) {
 
 /** Runs axe-core on the page; fails on serious or critical violations. */
 export async function assertAccessible(page, where) {
-  await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
+  // Evaluated through the DevTools protocol, which the app's CSP (no inline
+  // scripts) does not apply to, so the page is checked as served.
+  await page.evaluate(readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8'));
   const violations = await page.evaluate(async () => {
     // eslint-disable-next-line no-undef
     const r = await axe.run(document, { resultTypes: ['violations'] });

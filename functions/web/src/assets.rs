@@ -39,32 +39,66 @@ pub fn serve(req: &Req) -> Result<Response, ApiError> {
             .body(Vec::new())
             .build());
     }
-    let Some((content_type, bytes)) = found else {
+    let Some(file) = found else {
         return Err(ApiError::route_not_found(req));
     };
     if !matches!(req.method(), "GET" | "HEAD") {
         return Err(ApiError::method_not_allowed(req, &["GET", "HEAD"]));
     }
+    let gzip = file.gzip.filter(|_| accepts_gzip(req));
+    let bytes = gzip.unwrap_or(file.bytes);
     let body = if req.method() == "HEAD" {
         Vec::new()
     } else {
         bytes.to_vec()
     };
-    Ok(Response::builder()
-        .status(200)
-        .header("content-type", content_type)
+    let mut resp = Response::builder();
+    resp.status(200)
+        .header("content-type", file.content_type)
         .header("cache-control", "no-cache")
         .header("x-content-type-options", "nosniff")
         .header("content-security-policy", CSP)
         .header("referrer-policy", "same-origin")
-        .header("permissions-policy", "camera=(self), microphone=(), geolocation=()")
-        .body(body)
-        .build())
+        .header("permissions-policy", "camera=(self), microphone=(), geolocation=()");
+    if file.gzip.is_some() {
+        resp.header("vary", "accept-encoding");
+    }
+    if gzip.is_some() {
+        resp.header("content-encoding", "gzip");
+    }
+    Ok(resp.body(body).build())
 }
 
-fn lookup(path: &str) -> Option<(&'static str, &'static [u8])> {
+/// One embedded file.
+struct File {
+    content_type: &'static str,
+    bytes: &'static [u8],
+    gzip: Option<&'static [u8]>,
+}
+
+fn lookup(path: &str) -> Option<File> {
     FILES
         .iter()
-        .find(|(url, _, _)| *url == path)
-        .map(|(_, ct, bytes)| (*ct, *bytes))
+        .find(|(url, ..)| *url == path)
+        .map(|&(_, content_type, bytes, gzip)| File {
+            content_type,
+            bytes,
+            gzip,
+        })
+}
+
+/// Whether the client takes gzip (`Accept-Encoding: gzip`, not `gzip;q=0`).
+fn accepts_gzip(req: &Req) -> bool {
+    req.header("accept-encoding").is_some_and(|v| {
+        v.split(',').any(|part| {
+            let mut it = part.split(';');
+            let name = it.next().unwrap_or("").trim();
+            let refused = it.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q == 0.0))
+            });
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
+    })
 }

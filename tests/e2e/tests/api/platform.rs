@@ -88,9 +88,85 @@ fn static_pages_are_served() {
         .header("content-type")
         .unwrap()
         .starts_with("text/html"));
-    assert!(index.text().contains("Krug"));
-    assert_eq!(app.client.get("/pos/").send().status, 200);
-    assert_eq!(app.client.get("/admin/").send().status, 200);
+    assert!(index.text().contains("lang=\"ru\""));
+    for page in ["/", "/pos/", "/admin/", "/shared/api.js", "/vendor/jsqr.js", "/sw.js"] {
+        let resp = app.client.get(page).send();
+        assert_eq!(resp.status, 200, "{page}");
+        assert_eq!(resp.header("x-content-type-options"), Some("nosniff"), "{page}");
+        let csp = resp.header("content-security-policy").unwrap_or_default();
+        assert!(csp.contains("script-src 'self'"), "{page}: {csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{page}: {csp}");
+    }
+    assert!(app
+        .client
+        .get("/shared/api.js")
+        .send()
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/javascript"));
+    assert_eq!(
+        app.client.get("/manifest.webmanifest").send().header("content-type"),
+        Some("application/manifest+json")
+    );
+}
+
+#[test]
+fn app_folders_without_a_slash_redirect_and_nothing_escapes_static() {
+    let app = spawn_app();
+    for (from, to) in [("/pos", "/pos/"), ("/admin", "/admin/")] {
+        let resp = app.client.get(from).send();
+        assert_eq!(resp.status, 308, "{from}");
+        assert_eq!(resp.header("location"), Some(to), "{from}");
+    }
+    for path in [
+        "/..%2fspin.toml",
+        "/%2e%2e/spin.toml",
+        "/static/../spin.toml",
+        "/shared/..%2f..%2fCargo.toml",
+        "/pos/..%2f..%2fREADME.md",
+        "/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+    ] {
+        let resp = app.client.get(path).send();
+        assert_eq!(resp.status, 404, "{path}");
+        assert_eq!(resp.error_code(), "NOT_FOUND", "{path}");
+    }
+    assert_eq!(app.client.post("/pos").send().status, 405);
+}
+
+#[test]
+fn text_files_are_gzipped_for_clients_that_take_gzip() {
+    let app = spawn_app();
+    let plain = app.client.get("/shared/api.js").send();
+    assert_eq!(plain.header("content-encoding"), None);
+    assert_eq!(plain.header("vary"), Some("accept-encoding"));
+    let zipped = app
+        .client
+        .get("/shared/api.js")
+        .header("accept-encoding", "br, gzip;q=0.8")
+        .send();
+    assert_eq!(zipped.status, 200);
+    assert_eq!(zipped.header("content-encoding"), Some("gzip"));
+    let mut unzipped = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(zipped.body.as_slice()),
+        &mut unzipped,
+    )
+    .expect("valid gzip");
+    assert_eq!(unzipped, plain.text());
+    let refused = app
+        .client
+        .get("/shared/api.js")
+        .header("accept-encoding", "gzip;q=0")
+        .send();
+    assert_eq!(refused.header("content-encoding"), None);
+    // HTML compresses too; a HEAD names the encoding with no body.
+    let page = app
+        .client
+        .request("HEAD", "/")
+        .header("accept-encoding", "gzip")
+        .send();
+    assert_eq!(page.header("content-encoding"), Some("gzip"));
+    assert!(page.body.is_empty());
 }
 
 #[test]
