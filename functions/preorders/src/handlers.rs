@@ -97,6 +97,16 @@ pub fn list_items(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
     json_response(200, &orders::list_items(&env(ctx), limit, cursor.as_ref())?)
 }
 
+/// `GET /preorders?limit&cursor`: the caller's own preorders.
+pub fn list_mine(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
+    let m = member(ctx, req)?;
+    let (limit, cursor) = req.page()?;
+    json_response(
+        200,
+        &orders::list_mine(&env(ctx), &m, limit, cursor.as_ref())?,
+    )
+}
+
 /// `GET /preorders/items/{id}`.
 pub fn read_item(ctx: &Ctx, req: &Req, raw_id: &str) -> Result<Response, ApiError> {
     member(ctx, req)?;

@@ -22,7 +22,7 @@ fn route(ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
         return Err(ApiError::route_not_found(req));
     };
     routes!(req, rest, {
-        ["preorders"] => { POST => handlers::place(ctx, req) },
+        ["preorders"] => { GET => handlers::list_mine(ctx, req), POST => handlers::place(ctx, req) },
         ["preorders", "items"] => { GET => handlers::list_items(ctx, req) },
         ["preorders", "items", id] => { GET => handlers::read_item(ctx, req, id) },
         ["preorders", id] => { GET => handlers::read(ctx, req, id) },

@@ -154,25 +154,6 @@ export function bar(label, value, max, caption) {
   );
 }
 
-/** Remembers the member's preorder ids on this device (the API has no list of them). */
-const PREORDERS_KEY = 'krug.member.preorders';
-export function rememberedPreorders() {
-  try {
-    const v = JSON.parse(localStorage.getItem(PREORDERS_KEY) || '[]');
-    return Array.isArray(v) ? v.filter((x) => typeof x === 'string') : [];
-  } catch {
-    return [];
-  }
-}
-export function rememberPreorder(id) {
-  const ids = rememberedPreorders().filter((x) => x !== id);
-  ids.unshift(id);
-  localStorage.setItem(PREORDERS_KEY, JSON.stringify(ids.slice(0, 50)));
-}
-export function forgetPreorder(id) {
-  localStorage.setItem(PREORDERS_KEY, JSON.stringify(rememberedPreorders().filter((x) => x !== id)));
-}
-
 /** The member's recent purchases (for partner and purchase pickers). */
 export async function recentPurchases(api) {
   try {

@@ -1,11 +1,10 @@
 // Preorders: upcoming items (#/preorders), one item with its tiers and the
 // «Оформить предзаказ» form (#/preorders/items/<id>), and one of the member's
 // preorders with upgrade and cancel by the refund policy (#/preorders/<id>).
-// The API has no list of a member's preorders, so the ids placed here are
-// remembered on this device.
+// «Мои предзаказы» lists the member's own from the API.
 
 import { h, mount, money, points, date, dateTime, toast, field, showError, clearErrors, guarded, pagedList, parseRubles } from '/shared/ui.js';
-import { screen, badge, confirmDialog, rememberedPreorders, rememberPreorder, forgetPreorder } from './common.js';
+import { screen, badge, confirmDialog } from './common.js';
 
 const STATUS = {
   pending_payment: ['Ждёт оплаты', 'warn'],
@@ -55,24 +54,28 @@ function itemCard(item) {
   );
 }
 
+/** The member's own preorders (`GET /preorders`), with the item's title. */
 function myPreordersBox(ctx) {
-  const ids = rememberedPreorders();
-  if (!ids.length) return null;
-  const list = h('ul', { class: 'list' });
-  ids.forEach(async (id) => {
-    const li = h('li', {}, h('a', { href: `#/preorders/${id}` }, 'Предзаказ'));
-    list.append(li);
-    try {
-      const p = await ctx.api.get(`/preorders/${id}`);
-      mount(li, h('div', { class: 'spread' }, h('a', { href: `#/preorders/${id}` }, `${p.order_ref} · ${money(p.price)}`), statusBadge(p.status)), h('small', { class: 'muted' }, `Оформлен ${dateTime(p.created_at)}`));
-    } catch (e) {
-      if (e.status === 404 && e.code !== 'FEATURE_DISABLED') {
-        forgetPreorder(id);
-        li.remove();
-      }
-    }
-  });
-  return h('div', { class: 'card' }, h('h2', {}, 'Мои предзаказы'), list);
+  const titles = new Map();
+  const titleOf = (itemId) => {
+    if (!titles.has(itemId)) titles.set(itemId, ctx.api.get(`/preorders/items/${itemId}`).then((i) => i.title, () => 'Предзаказ'));
+    return titles.get(itemId);
+  };
+  const render = (p) => {
+    const link = h('a', { href: `#/preorders/${p.id}` }, `${p.order_ref} · ${money(p.price)}`);
+    titleOf(p.item_id).then((title) => link.replaceChildren(`${title} · ${money(p.price)}`));
+    return h('li', {}, h('div', { class: 'spread' }, link, statusBadge(p.status)), h('small', { class: 'muted' }, `Оформлен ${dateTime(p.created_at)}`));
+  };
+  return h(
+    'div',
+    { class: 'card' },
+    h('h2', {}, 'Мои предзаказы'),
+    pagedList({
+      fetchPage: (cursor) => ctx.api.get('/preorders', { cursor, limit: 20 }),
+      render,
+      emptyText: 'Вы ещё ничего не заказывали.',
+    }),
+  );
 }
 
 /** #/preorders */
@@ -172,7 +175,6 @@ export function preorderItemView(match, ctx) {
         guarded(send, async () => {
           try {
             const p = await ctx.api.post('/preorders', payload);
-            rememberPreorder(p.id);
             mount(out, preorderResult(p));
             out.querySelector('h2').focus();
           } catch (err) {
@@ -210,7 +212,6 @@ export function preorderView(match, ctx) {
     back: ['#/preorders', 'Предзаказы'],
     async load(body, section) {
       const p = await ctx.api.get(`/preorders/${id}`);
-      rememberPreorder(p.id);
       const item = await ctx.api.get(`/preorders/items/${p.item_id}`).catch(() => null);
       const tier = item && item.tiers.find((t) => t.id === p.tier_id);
       if (item) section.setTitle(item.title);

@@ -10,7 +10,7 @@ use super::store::{self, ItemView, Preorder};
 use super::{PreorderEnv, PreorderError, HOLD_MINUTES};
 use crate::db::{immediate, ts};
 use crate::error::InvalidValue;
-use crate::pagination::{Cursor, Page};
+use crate::pagination::{page_from, Cursor, NewestFirst, Page};
 use crate::params;
 use crate::ports::{Random, Sql, StoreError};
 use crate::types::Id;
@@ -48,6 +48,39 @@ pub fn list_items(
     Ok(Page {
         items: views,
         next_cursor: next,
+    })
+}
+
+/// `GET /preorders`: the member's own preorders, newest first, in the same
+/// shape as `GET /preorders/{id}`.
+pub fn list_mine(
+    env: &PreorderEnv<'_>,
+    member_id: &str,
+    limit: u32,
+    cursor: Option<&Cursor>,
+) -> Result<Page<PreorderView>, PreorderError> {
+    let (text, args) =
+        NewestFirst::new(format!("SELECT {} FROM preorders", store::PREORDER_COLUMNS))
+            .filter("member_id = ?", member_id)
+            .page("created_at", "id", cursor, limit);
+    let orders = env
+        .sql
+        .execute(&text, &args)?
+        .iter()
+        .map(Preorder::decode)
+        .collect::<Result<Vec<_>, _>>()?;
+    let page = page_from(orders, limit, |p| Cursor {
+        key: p.created_at.clone(),
+        id: p.id.clone(),
+    });
+    let now = env.clock.now();
+    Ok(Page {
+        items: page
+            .items
+            .iter()
+            .map(|p| view(env.sql, p, now))
+            .collect::<Result<Vec<_>, _>>()?,
+        next_cursor: page.next_cursor,
     })
 }
 

@@ -833,3 +833,75 @@ fn bad_input_is_refused_with_nothing_written() {
     assert_eq!(anon.status, 401);
     assert_eq!(f.app.table_counts(), before);
 }
+
+#[test]
+fn a_member_lists_only_their_own_preorders_newest_first_in_pages() {
+    let f = fx();
+    let item = f.item(30, (10, 50, 20), 20, 10);
+    let tier = id_of(&f.tier(&item, json!({})));
+    let mut mine = Vec::new();
+    for _ in 0..3 {
+        let resp = f.order(&f.members[0], &tier, None);
+        assert_eq!(resp.status, 201, "{}", resp.text());
+        mine.push(id_of(&resp.json()));
+    }
+    let other = f.order(&f.members[1], &tier, None);
+    assert_eq!(other.status, 201, "{}", other.text());
+    let list = |member: &Tokens, query: &str| {
+        let resp = f
+            .app
+            .client
+            .get(&format!("/api/v1/preorders{query}"))
+            .bearer(&member.access)
+            .send();
+        assert_eq!(resp.status, 200, "{}", resp.text());
+        resp.json()
+    };
+    let first = list(&f.members[0], "?limit=2");
+    let ids: Vec<String> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id_of)
+        .collect();
+    assert_eq!(ids, vec![mine[2].clone(), mine[1].clone()], "newest first");
+    assert_eq!(
+        first["items"][0],
+        f.read(&f.members[0], &mine[2]),
+        "same shape as a read"
+    );
+    let cursor = first["next_cursor"].as_str().expect("a next page");
+    let second = list(&f.members[0], &format!("?limit=2&cursor={cursor}"));
+    let ids: Vec<String> = second["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id_of)
+        .collect();
+    assert_eq!(ids, vec![mine[0].clone()]);
+    assert!(second["next_cursor"].is_null());
+    let theirs = list(&f.members[1], "");
+    assert_eq!(theirs["items"].as_array().unwrap().len(), 1);
+    assert!(list(&f.members[2], "")["items"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    let anon = f.app.client.get("/api/v1/preorders").send();
+    assert_eq!(anon.status, 401);
+    let bad = f
+        .app
+        .client
+        .get("/api/v1/preorders?cursor=nope")
+        .bearer(&f.members[0].access)
+        .send();
+    assert_eq!(bad.status, 422);
+    assert_eq!(bad.error_code(), "INVALID_CURSOR");
+    let bad = f
+        .app
+        .client
+        .get("/api/v1/preorders?limit=1000")
+        .bearer(&f.members[0].access)
+        .send();
+    assert_eq!(bad.status, 422);
+}
