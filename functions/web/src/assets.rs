@@ -59,7 +59,10 @@ pub fn serve(req: &Req) -> Result<Response, ApiError> {
         .header("x-content-type-options", "nosniff")
         .header("content-security-policy", CSP)
         .header("referrer-policy", "same-origin")
-        .header("permissions-policy", "camera=(self), microphone=(), geolocation=()");
+        .header(
+            "permissions-policy",
+            "camera=(self), microphone=(), geolocation=()",
+        );
     if file.gzip.is_some() {
         resp.header("vary", "accept-encoding");
     }

@@ -89,10 +89,21 @@ fn static_pages_are_served() {
         .unwrap()
         .starts_with("text/html"));
     assert!(index.text().contains("lang=\"ru\""));
-    for page in ["/", "/pos/", "/admin/", "/shared/api.js", "/vendor/jsqr.js", "/sw.js"] {
+    for page in [
+        "/",
+        "/pos/",
+        "/admin/",
+        "/shared/api.js",
+        "/vendor/jsqr.js",
+        "/sw.js",
+    ] {
         let resp = app.client.get(page).send();
         assert_eq!(resp.status, 200, "{page}");
-        assert_eq!(resp.header("x-content-type-options"), Some("nosniff"), "{page}");
+        assert_eq!(
+            resp.header("x-content-type-options"),
+            Some("nosniff"),
+            "{page}"
+        );
         let csp = resp.header("content-security-policy").unwrap_or_default();
         assert!(csp.contains("script-src 'self'"), "{page}: {csp}");
         assert!(csp.contains("frame-ancestors 'none'"), "{page}: {csp}");
@@ -105,7 +116,10 @@ fn static_pages_are_served() {
         .unwrap()
         .starts_with("text/javascript"));
     assert_eq!(
-        app.client.get("/manifest.webmanifest").send().header("content-type"),
+        app.client
+            .get("/manifest.webmanifest")
+            .send()
+            .header("content-type"),
         Some("application/manifest+json")
     );
 }
