@@ -106,6 +106,11 @@ export async function startApp(extraVariables = {}) {
     }
     if (!migrated) await sleep(100);
   }
+  if (!migrated) {
+    child.kill('SIGKILL');
+    sms.srv.close();
+    rmSync(state, { recursive: true, force: true });
+  }
   assert.ok(migrated, `host started and migrated (last: ${last}):\n${stderr}`);
 
   const app = {
