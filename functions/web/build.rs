@@ -24,7 +24,10 @@ fn main() {
         "/// (url path, content type, bytes, gzip of the bytes when it is smaller) of\n\
          /// every embedded static file.\n",
     );
-    out.push_str("pub static FILES: &[(&str, &str, &[u8], Option<&[u8]>)] = &[\n");
+    out.push_str(
+        "pub type Entry = (&'static str, &'static str, &'static [u8], Option<&'static [u8]>);\n",
+    );
+    out.push_str("/// The files, sorted by url path.\npub static FILES: &[Entry] = &[\n");
     for (i, (url, path)) in files.iter().enumerate() {
         println!("cargo:rerun-if-changed={path}");
         let content_type = content_type(url);

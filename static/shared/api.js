@@ -104,8 +104,13 @@ export function createApi(scope) {
     const headers = { accept: 'application/json' };
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
     if (opts.idempotencyKey) headers['idempotency-key'] = opts.idempotencyKey;
+    const keepalive = !!opts.keepalive;
     let body;
-    if (opts.body !== undefined) {
+    if (opts.rawBody !== undefined) {
+      // Files as they are (a CSV upload): the caller names the type.
+      headers['content-type'] = opts.contentType || 'application/octet-stream';
+      body = opts.rawBody;
+    } else if (opts.body !== undefined) {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(opts.body);
     }
@@ -120,7 +125,7 @@ export function createApi(scope) {
     }
     let resp;
     try {
-      resp = await fetch(url, { method, headers, body, cache: 'no-store' });
+      resp = await fetch(url, { method, headers, body, cache: 'no-store', keepalive });
     } catch {
       throw new ApiError(0, 'NETWORK', messageFor('NETWORK'));
     }
@@ -172,6 +177,8 @@ export function createApi(scope) {
     patch: (path, body, opts = {}) => request('PATCH', path, { ...opts, body }),
     put: (path, body, opts = {}) => request('PUT', path, { ...opts, body }),
     del: (path, opts = {}) => request('DELETE', path, opts),
+    /** Sends `data` (a File, Blob or string) as it is, with `contentType`. */
+    upload: (path, data, contentType, opts = {}) => request('POST', path, { ...opts, rawBody: data, contentType }),
     /** Text bodies (CSV exports). */
     getText: (path, query) => request('GET', path, { query, text: true }),
     /** Asks for a one-time code; resolves to {expires_in}. */
