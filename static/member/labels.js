@@ -1,13 +1,9 @@
 // Russian names for the codes the wallet API returns: tiers, ledger kinds and
 // statuses, categories, badges, coupon states, and the ledger's descriptions.
 
-export const TIERS = {
-  insider: 'Инсайдер',
-  vip: 'VIP',
-  elite: 'Элит',
-  inner_circle: 'Внутренний круг',
-};
-export const tierName = (t) => TIERS[t] || t || '—';
+import { TIERS, CATEGORIES, tierName } from '/shared/labels.js';
+
+export { TIERS, tierName };
 
 export const KINDS = {
   earn: 'Начисление',
@@ -28,17 +24,7 @@ export const STATUSES = {
   posted: 'Проведено',
 };
 
-export const CATEGORIES = {
-  beauty: 'Красота',
-  cosmetology: 'Косметология',
-  dentistry: 'Стоматология',
-  medicine: 'Медицина',
-  gastronomy: 'Гастрономия',
-  floristry: 'Флористика',
-  optics: 'Оптика',
-  home: 'Дом',
-  legal: 'Юридические услуги',
-};
+export { CATEGORIES };
 
 const BADGES = {
   welcome: 'Добро пожаловать',

@@ -7,24 +7,13 @@ import { createApi, newIdempotencyKey, normalizePhone } from '/shared/api.js';
 import { h, mount, money, points, date, parseRubles, field, showError, clearErrors, guarded, loading, empty, failed } from '/shared/ui.js';
 import { readCode, tillMessage } from './code.js';
 import { startScan, cameraProblem } from './scan.js';
+import { TIERS, CATEGORY_OPTIONS as CATEGORIES } from '/shared/labels.js';
 
 const api = createApi('pos');
 const main = document.getElementById('main');
 const who = document.getElementById('who');
 
-const TIERS = { insider: 'Инсайдер', vip: 'VIP', elite: 'Элит', inner_circle: 'Внутренний круг' };
 const ROLES = { owner: 'Владелец', manager: 'Менеджер' };
-const CATEGORIES = [
-  ['beauty', 'Красота'],
-  ['cosmetology', 'Косметология'],
-  ['dentistry', 'Стоматология'],
-  ['medicine', 'Медицина'],
-  ['gastronomy', 'Гастрономия'],
-  ['floristry', 'Флористика'],
-  ['optics', 'Оптика'],
-  ['home', 'Дом и интерьер'],
-  ['legal', 'Юридические услуги'],
-];
 // A QR token is accepted for 60 s; a little margin for the request itself.
 const QR_FRESH_MS = 50_000;
 

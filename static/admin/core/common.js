@@ -4,27 +4,11 @@
 
 import { h, showError, money } from '/shared/ui.js';
 import { messageFor } from '/shared/errors.js';
+import { CATEGORY_OPTIONS, TIER_OPTIONS, categoryName, tierName } from '/shared/labels.js';
 
-export const CATEGORIES = [
-  ['beauty', 'Красота'],
-  ['cosmetology', 'Косметология'],
-  ['dentistry', 'Стоматология'],
-  ['medicine', 'Медицина'],
-  ['gastronomy', 'Гастрономия'],
-  ['floristry', 'Флористика'],
-  ['optics', 'Оптика'],
-  ['home', 'Дом и интерьер'],
-  ['legal', 'Юридические услуги'],
-];
-export const categoryName = (c) => (CATEGORIES.find(([k]) => k === c) || [c, c || '—'])[1];
-
-export const TIERS = [
-  ['insider', 'Инсайдер'],
-  ['vip', 'VIP'],
-  ['elite', 'Элита'],
-  ['inner_circle', 'Ближний круг'],
-];
-export const tierName = (t) => (TIERS.find(([k]) => k === t) || [t, t || '—'])[1];
+export const CATEGORIES = CATEGORY_OPTIONS;
+export const TIERS = TIER_OPTIONS;
+export { categoryName, tierName };
 
 export const CHANNELS = [
   ['app', 'Приложение'],

@@ -3,6 +3,9 @@
 // downloads and the lazily loaded Chart.js.
 
 import { h, mount, loading, failed } from '/shared/ui.js';
+import { table, isoToLocal, TIERS, tierName } from '../core/common.js';
+
+export { table, isoToLocal, TIERS, tierName };
 
 /** The whole section: <section> with its <h1> and an optional lead text. */
 export function section(id, title, ...children) {
@@ -30,20 +33,6 @@ export function filterButtons(label, options, current, onChange) {
   return group;
 }
 
-/** A table in a focusable scroll box (wide tables scroll on phones). */
-export function table(caption, headers, rows) {
-  return h(
-    'div',
-    { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': caption },
-    h(
-      'table',
-      {},
-      h('caption', { class: 'visually-hidden' }, caption),
-      h('thead', {}, h('tr', {}, headers.map((t) => h('th', { scope: 'col' }, t)))),
-      h('tbody', {}, rows.map((cells) => h('tr', {}, cells.map((c) => h('td', {}, c))))),
-    ),
-  );
-}
 
 /** Fills `box` with the result of `load()`, with loading and error states. */
 export async function async(box, load) {
@@ -64,13 +53,6 @@ export function localToIso(value) {
   return Number.isNaN(d.getTime()) ? null : d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** RFC 3339 → a datetime-local value in the browser's time zone. */
-export function isoToLocal(iso) {
-  if (!iso) return '';
-  const d = new Date(iso);
-  const p = (n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
-}
 
 /** A UTC day YYYY-MM-DD `days` before today. */
 export function utcDay(daysAgo = 0) {
@@ -85,13 +67,6 @@ export function dayStartIso(day) {
 
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export const TIERS = [
-  ['insider', 'Инсайдер'],
-  ['vip', 'VIP'],
-  ['elite', 'Элит'],
-  ['inner_circle', 'Внутренний круг'],
-];
-export const tierName = (t) => (TIERS.find(([k]) => k === t) || [t, t])[1];
 
 const percentFmt = new Intl.NumberFormat('ru-RU', { style: 'percent', maximumFractionDigits: 1 });
 /** 0.1234 → "12,3 %". */
