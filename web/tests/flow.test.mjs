@@ -119,3 +119,18 @@ test('the member app shell weighs under 200 KB on first load', async () => {
   assertNoConsoleErrors(page, 'member login');
   await page.context().close();
 });
+
+test('the member app is installable: the browser finds no fault in its manifest, icons or worker', async () => {
+  const page = await newPage(browser, PHONE_SIZE);
+  await page.goto(`${app.url}/`, { waitUntil: 'networkidle' });
+  await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+  const cdp = await page.context().newCDPSession(page);
+  const manifest = await cdp.send('Page.getAppManifest');
+  assert.deepEqual(manifest.errors, [], 'manifest parses');
+  const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+  // A test browser context is always incognito-like; nothing else may fail.
+  const faults = installabilityErrors.map((e) => e.errorId).filter((id) => id !== 'in-incognito');
+  assert.deepEqual(faults, []);
+  assertNoConsoleErrors(page, 'member login');
+  await page.context().close();
+});
