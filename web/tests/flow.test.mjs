@@ -134,3 +134,41 @@ test('the member app is installable: the browser finds no fault in its manifest,
   assertNoConsoleErrors(page, 'member login');
   await page.context().close();
 });
+
+test('a new member joins and opens the card with the keyboard alone', async () => {
+  const phone = '+79995550101';
+  const page = await newPage(browser, PHONE_SIZE);
+  await page.goto(`${app.url}/`);
+  await page.getByLabel('Телефон').waitFor();
+  const focused = () => page.evaluate(() => document.activeElement && (document.activeElement.labels?.[0]?.textContent || document.activeElement.textContent || '').trim());
+  /** Presses Tab until the focused element's label or text starts with `name` (at most 25 times). */
+  async function tabTo(name) {
+    for (let i = 0; i < 25; i++) {
+      if ((await focused()).startsWith(name)) return;
+      await page.keyboard.press('Tab');
+    }
+    assert.fail(`no focusable «${name}» by Tab`);
+  }
+  await tabTo('Телефон');
+  const since = app.sms.length;
+  await page.keyboard.type('8 999 555-01-01');
+  await page.keyboard.press('Enter');
+  await page.getByLabel('Код из СМС').waitFor();
+  await tabTo('Код из СМС');
+  await page.keyboard.type(await app.codeFor(phone, since));
+  await page.keyboard.press('Enter');
+  await page.getByLabel('Имя').waitFor();
+  await tabTo('Имя');
+  await page.keyboard.type('Ольга');
+  await tabTo('Согласен на обработку персональных данных');
+  await page.keyboard.press('Space');
+  await tabTo('Вступить в клуб');
+  await page.keyboard.press('Enter');
+  await page.getByTestId('balance-available').waitFor();
+  await tabTo('Показать карту');
+  await page.keyboard.press('Enter');
+  await page.getByTestId('qr').waitFor();
+  assert.match(page.url(), /#\/qr$/);
+  assertNoConsoleErrors(page, 'keyboard join');
+  await page.context().close();
+});
