@@ -94,7 +94,7 @@ function loginView() {
   return h(
     'main',
     { id: 'main', class: 'wrap', tabindex: '-1' },
-    h('div', { class: 'card' }, h('h1', {}, 'Панель управления Krug'), h('p', { class: 'muted' }, 'Для администраторов клуба и владельцев бизнесов-партнёров.'), phoneForm, codeForm),
+    h('div', { class: 'card' }, h('h1', {}, 'Панель управления «Круга»'), h('p', { class: 'muted' }, 'Для администраторов клуба и владельцев бизнесов-партнёров.'), phoneForm, codeForm),
   );
 }
 
@@ -215,7 +215,7 @@ function shell(me, isAdmin, role, businesses, allSections) {
     'header',
     { class: 'topbar' },
     menuBtn,
-    h('p', { class: 'brand' }, 'Krug · панель'),
+    h('p', { class: 'brand' }, 'Круг · панель'),
     bizBox,
     h('span', { class: 'who' }, `${me.first_name || me.phone} · ${roleName}`),
     logoutBtn,
@@ -283,7 +283,7 @@ function shell(me, isAdmin, role, businesses, allSections) {
     }
     const rest = m[2] ? m[2].split('/').filter(Boolean).map(decodeURIComponent) : [];
     links.forEach((a, sid) => (sid === section.id ? a.setAttribute('aria-current', 'page') : a.removeAttribute('aria-current')));
-    document.title = `${section.title} — Krug`;
+    document.title = `${section.title} — Круг`;
     if (section.needsBusiness && !ctx.business) {
       mount(
         main,

@@ -109,6 +109,9 @@ const MESSAGES = {
   MISSING_CUSTOMER: 'Не указан покупатель.',
   REFUND_OF_UNKNOWN: 'Возврат к неизвестной продаже.',
   REFUND_TOO_LARGE: 'Возврат больше суммы продажи.',
+  INVALID_PHONE_HASH: 'Хеш телефона — 64 шестнадцатеричных символа (SHA-256).',
+  PAYMENT_NOT_SEEN: 'Платёж ещё не поступил, повторите позже.',
+  REFUND_ID_CONFLICT: 'Возврат с этим номером уже проведён с другими данными.',
   INVALID_PERIOD: 'Неверный период.',
   INVALID_DATE: 'Неверная дата.',
   // Reviews

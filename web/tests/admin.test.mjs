@@ -63,7 +63,7 @@ after(async () => {
 test('the admin logs in with the SMS code (consenting as a new member)', async () => {
   page = await newPage(browser, DESKTOP_SIZE, { permissions: ['clipboard-read', 'clipboard-write'] });
   await page.goto(`${app.url}/admin/`);
-  await page.getByRole('heading', { name: 'Панель управления Krug' }).waitFor();
+  await page.getByRole('heading', { name: 'Панель управления «Круга»' }).waitFor();
   // A bad phone is refused before anything is sent.
   await page.getByLabel('Телефон', { exact: true }).fill('12345');
   await page.getByRole('button', { name: 'Получить код' }).click();
@@ -495,7 +495,7 @@ test('an owner sees only their own business; a plain member has no access', asyn
   await assertAccessible(np, 'no access');
   await screenshot(np, 'admin-no-access-phone');
   await np.getByRole('button', { name: 'Выйти' }).click();
-  await np.getByRole('heading', { name: 'Панель управления Krug' }).waitFor();
+  await np.getByRole('heading', { name: 'Панель управления «Круга»' }).waitFor();
   assertNoConsoleErrors(np, 'no access');
   await np.context().close();
 

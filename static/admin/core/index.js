@@ -11,5 +11,6 @@ import { commissions } from './commissions.js';
 import { audit } from './audit.js';
 import { integration, alerts } from './integration.js';
 import { flags } from './flags.js';
+import { ingest } from './ingest.js';
 
-export const sections = [businesses, commissions, flags, staff, apiKeys, integration, promos, banners, crossPromos, audit, alerts];
+export const sections = [businesses, commissions, flags, staff, apiKeys, integration, ingest, promos, banners, crossPromos, audit, alerts];

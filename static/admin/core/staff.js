@@ -48,7 +48,7 @@ export const staff = {
 
     let form = null;
     if (canEdit) {
-      const phone = field('Телефон сотрудника', { name: 'phone', type: 'tel', inputmode: 'tel', autocomplete: 'off', required: true, placeholder: '+7 999 123-45-67' }, 'Человек должен один раз войти в Krug по этому номеру.');
+      const phone = field('Телефон сотрудника', { name: 'phone', type: 'tel', inputmode: 'tel', autocomplete: 'off', required: true, placeholder: '+7 999 123-45-67' }, 'Человек должен один раз войти в «Круг» по этому номеру.');
       const role = field('Роль', { name: 'role', tag: 'select', options: ROLES });
       const submit = h('button', { type: 'submit', class: 'primary' }, 'Добавить сотрудника');
       form = h('form', { novalidate: true }, h('div', { class: 'form-grid' }, phone, role), submit);
