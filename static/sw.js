@@ -4,7 +4,7 @@
 // cached: the worker does not even answer those requests, so they go straight
 // to the network. The till (/pos/) and the dashboard (/admin/) are left alone.
 
-const VERSION = 'v1';
+const VERSION = 'v2';
 const CACHE = `krug-member-${VERSION}`;
 
 const SHELL = [
@@ -27,6 +27,17 @@ const SHELL = [
   '/member/labels.js',
   '/member/icons.js',
   '/member/community/index.js',
+  '/shared/labels.js',
+  '/member/banners.js',
+  '/member/telemetry.js',
+  '/member/community/budget.js',
+  '/member/community/common.js',
+  '/member/community/community.css',
+  '/member/community/events.js',
+  '/member/community/preorders.js',
+  '/member/community/proposals.js',
+  '/member/community/reviews.js',
+  '/member/community/support.js',
 ];
 
 /** Whether this worker handles `url` at all: only the member app's own files. */

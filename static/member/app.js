@@ -1,6 +1,7 @@
 // The member app's shell: sign-in, header, tab bar and the hash router that
-// mounts the app's own screens and the community screens, plus the service
-// worker that keeps the app shell available offline.
+// mounts the app's own screens and the community screens (each counted as a
+// screen_view), plus the service worker that keeps the app shell available
+// offline.
 
 import { createApi } from '/shared/api.js';
 import { h, mount, router, loading, failed, empty } from '/shared/ui.js';
@@ -12,8 +13,10 @@ import { couponsView } from './coupons.js';
 import { moreView, referralView, profileView } from './more.js';
 import { icon, logo } from './icons.js';
 import { tierName } from './labels.js';
+import { setupTelemetry, trackScreen } from './telemetry.js';
 
 const api = createApi('member');
+setupTelemetry(api);
 
 const ctx = {
   api,
@@ -44,6 +47,7 @@ let seq = 0;
 function screen(view, title) {
   return async (match) => {
     const mine = ++seq;
+    trackScreen(location.hash);
     if (title) document.title = `${title} — Круг`;
     const slow = setTimeout(() => mine === seq && mount(outlet, h('div', { class: 'wrap' }, loading())), 150);
     try {
@@ -78,6 +82,7 @@ function signedInRoutes() {
 const active = [];
 const render = router(active, outlet, async () => {
   seq++;
+  if (ctx.me) trackScreen('#/not_found');
   document.title = 'Страница не найдена — Круг';
   return h(
     'section',

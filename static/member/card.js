@@ -5,6 +5,7 @@ import { h, points, money, date, plural } from '/shared/ui.js';
 import { tierName, badgeName } from './labels.js';
 import { ean13Svg, isValidEan13 } from './ean13.js';
 import { icon } from './icons.js';
+import { bannerSection } from './banners.js';
 
 const NS = 'http://www.w3.org/2000/svg';
 
@@ -75,6 +76,8 @@ function tierSection(w) {
 }
 
 export async function cardView(match, ctx) {
+  // Asked for beside the wallet; shown (or not) whenever it answers.
+  const banners = bannerSection(ctx, 'home');
   const w = await ctx.api.get('/wallet');
   const name = ctx.me && ctx.me.first_name;
   const b = w.balance || {};
@@ -110,6 +113,7 @@ export async function cardView(match, ctx) {
       b.debt > 0 ? h('p', { class: 'debt' }, 'Долг по возвратам: ', h('strong', {}, points(b.debt))) : null,
       showCard,
     ),
+    banners,
     tierSection(w),
     h('section', { class: 'card', 'aria-labelledby': 'expiring-title' }, h('h2', { id: 'expiring-title' }, 'Скоро сгорят'), expiring),
     h('section', { class: 'card', 'aria-labelledby': 'badges-title' }, h('h2', { id: 'badges-title' }, 'Награды'), badges),

@@ -3,6 +3,7 @@
 
 import { h, mount, date, dateTime, pagedList, guarded } from '/shared/ui.js';
 import { COUPON_STATUSES } from './labels.js';
+import { track, trackWhenSeen } from './telemetry.js';
 
 function couponItem(c, ctx) {
   const usable = (c.status === 'issued' || c.status === 'activated') && Date.parse(c.expires_at) > Date.now();
@@ -12,6 +13,7 @@ function couponItem(c, ctx) {
   if (btn) {
     btn.addEventListener('click', () =>
       guarded(btn, async () => {
+        track('coupon_click', { coupon_id: c.id, status: c.status });
         try {
           const r = await ctx.api.post(`/wallet/coupons/${encodeURIComponent(c.id)}/activate`);
           badge.textContent = COUPON_STATUSES.activated;
@@ -29,7 +31,7 @@ function couponItem(c, ctx) {
       }),
     );
   }
-  return h(
+  const li = h(
     'li',
     { class: 'coupon' },
     h('div', { class: 'spread' }, h('strong', {}, c.title), badge),
@@ -41,6 +43,8 @@ function couponItem(c, ctx) {
     result,
     btn,
   );
+  trackWhenSeen(li, 'coupon_impression', { coupon_id: c.id, status: c.status });
+  return li;
 }
 
 export async function couponsView(match, ctx) {

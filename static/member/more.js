@@ -6,6 +6,7 @@ import { messageFor } from '/shared/errors.js';
 import { tierName } from './labels.js';
 import { formatPhone } from './login.js';
 import { icon } from './icons.js';
+import { track } from './telemetry.js';
 
 const item = (href, label, hint) =>
   h('li', {}, h('a', { class: 'menu-link', href }, h('span', {}, h('span', { class: 'menu-label' }, label), hint ? h('small', { class: 'muted' }, hint) : null), icon('chevron', 20)));
@@ -37,6 +38,7 @@ export async function referralView(match, ctx) {
     if (navigator.share) {
       try {
         await navigator.share({ title: 'Клуб «Круг»', text, url: r.link });
+        track('share', { screen: 'referral', method: 'native' });
         return;
       } catch (e) {
         if (e && e.name === 'AbortError') return;
@@ -45,6 +47,7 @@ export async function referralView(match, ctx) {
     }
     try {
       await navigator.clipboard.writeText(r.link);
+      track('share', { screen: 'referral', method: 'clipboard' });
       toast('Ссылка скопирована', 'ok');
     } catch {
       link.input.focus();
@@ -52,6 +55,8 @@ export async function referralView(match, ctx) {
       toast('Скопируйте ссылку из поля выше', 'info');
     }
   });
+  // Copying the link by hand counts as sharing it too.
+  link.input.addEventListener('copy', () => track('share', { screen: 'referral', method: 'copy' }));
   const stat = (label, value, id) => h('div', { class: 'stat' }, h('dt', {}, label), h('dd', { 'data-testid': id }, String(value)));
   return h(
     'div',

@@ -116,6 +116,12 @@ test('the member app shell weighs under 200 KB on first load', async () => {
   report('member-first-load', { kilobytes: +(total / 1024).toFixed(1), requests: files.length, files });
   console.log(`member app first load: ${(total / 1024).toFixed(1)} KB in ${files.length} requests`);
   assert.ok(total < 200 * 1024, `first load ${total} bytes`);
+  // Every file the shell loads is in the service worker's list, so the app
+  // opens offline after one visit.
+  const sw = await (await fetch(`${app.url}/sw.js`)).text();
+  const shell = new Set([...sw.slice(sw.indexOf('const SHELL')).split('];')[0].matchAll(/'([^']+)'/g)].map((m) => m[1]));
+  const loaded = files.map((f) => new URL(f.url)).filter((u) => u.origin === app.url && !u.pathname.startsWith('/api/')).map((u) => u.pathname);
+  assert.deepEqual(loaded.filter((p) => !shell.has(p)), [], 'loaded but not cached by the worker');
   assertNoConsoleErrors(page, 'member login');
   await page.context().close();
 });

@@ -7,9 +7,10 @@ include!(concat!(env!("OUT_DIR"), "/static_files.rs"));
 
 /// The apps load only their own scripts and styles and talk only to this
 /// origin; QR codes and tickets arrive as `data:` SVG images, the till's camera
-/// frames as `blob:`; no page may frame them.
+/// frames as `blob:`, banner pictures from any `https:` address (the API
+/// accepts only https image URLs); no page may frame them.
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
-img-src 'self' data: blob:; connect-src 'self'; worker-src 'self'; manifest-src 'self'; \
+img-src 'self' data: blob: https:; connect-src 'self'; worker-src 'self'; manifest-src 'self'; \
 media-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; \
 frame-ancestors 'none'";
 

@@ -4,6 +4,7 @@
 
 import { h, mount, money, date, dateTime, toast, field, showError, clearErrors, guarded, pagedList, loading, empty, failed, parseRubles } from '/shared/ui.js';
 import { screen, hashQuery, badge, confirmDialog, recentPurchases, partnersOf, counter } from './common.js';
+import { track } from '../telemetry.js';
 
 const STATUS = { open: ['Открыто', 'warn'], in_progress: ['В работе', 'warn'], resolved: ['Решено', 'ok'], closed: ['Закрыто', null] };
 const PRIORITY = { low: 'Низкий', normal: 'Обычный', high: 'Высокий', urgent: 'Срочный' };
@@ -38,7 +39,11 @@ function faqBox(ctx) {
   }
   form.addEventListener('submit', (e) => {
     e.preventDefault();
-    guarded(go, search);
+    guarded(go, () => {
+      // How long the query was, never what it said.
+      track('search', { length: q.input.value.trim().length });
+      return search();
+    });
   });
   search();
   return h('div', { class: 'card' }, h('h2', {}, 'Частые вопросы'), form, out);
