@@ -422,6 +422,19 @@ function earnForm() {
   return form;
 }
 
+// The points and the order number that redeem and compensate both ask for:
+// {points, order_ref}, or null with the error shown on its field.
+function pointsAndOrder(form, pts, order, missingOrder) {
+  const p = rublesFrom(form, pts, 'points', 'количество баллов');
+  if (p === null) return null;
+  const ref = order.input.value.trim();
+  if (!ref) {
+    formError(form, missingOrder, 'order_ref');
+    return null;
+  }
+  return { points: p, order_ref: ref };
+}
+
 // Redeem: spending needs the member's fresh QR token, never the card alone.
 function redeemForm() {
   const m = state.member;
@@ -437,11 +450,9 @@ function redeemForm() {
     e.preventDefault();
     guarded(form.submitButton, async () => {
       clearErrors(form);
-      const p = rublesFrom(form, pts, 'points', 'количество баллов');
-      if (p === null) return;
-      const ref = order.input.value.trim();
-      if (!ref) return formError(form, 'Укажите номер заказа или чека.', 'order_ref');
-      const body = { member: { qr_token: m.qr }, points: p, order_ref: ref };
+      const asked = pointsAndOrder(form, pts, order, 'Укажите номер заказа или чека.');
+      if (!asked) return;
+      const body = { member: { qr_token: m.qr }, ...asked };
       if (!check.hidden) {
         const c = rublesFrom(form, check, 'check_amount', 'сумму чека');
         if (c === null) return;
@@ -527,14 +538,12 @@ function compensateForm() {
     e.preventDefault();
     guarded(form.submitButton, async () => {
       clearErrors(form);
-      const p = rublesFrom(form, pts, 'points', 'количество баллов');
-      if (p === null) return;
+      const asked = pointsAndOrder(form, pts, order, 'Укажите номер заказа.');
+      if (!asked) return;
       const why = reason.input.value.trim();
       if (!why) return formError(form, 'Укажите причину компенсации.', 'reason');
-      const ref = order.input.value.trim();
-      if (!ref) return formError(form, 'Укажите номер заказа.', 'order_ref');
       try {
-        const out = await send({ member: memberRef(), points: p, reason: why, order_ref: ref });
+        const out = await send({ member: memberRef(), points: asked.points, reason: why, order_ref: asked.order_ref });
         state.member.info.available = out.available;
         renderDone('compensate', out);
       } catch (err) {
