@@ -5,7 +5,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startApp, seedClub, launchBrowser, newPage, signIn, decodeQr, key, assertNoConsoleErrors, report, PHONE_SIZE } from './harness.mjs';
+import { startApp, seedClub, launchBrowser, newPage, signIn, decodeQr, key, assertNoConsoleErrors, assertAccessible, screenshot, report, PHONE_SIZE } from './harness.mjs';
 
 const MEMBER = '+79991112233';
 let app;
@@ -177,4 +177,27 @@ test('a new member joins and opens the card with the keyboard alone', async () =
   assert.match(page.url(), /#\/qr$/);
   assertNoConsoleErrors(page, 'keyboard join');
   await page.context().close();
+});
+
+test('dark theme: the main screens of all three apps keep their contrast (axe)', async () => {
+  const member = await app.login('+79995550202', { first_name: 'Нина' });
+  const screens = [
+    ['member', member, '/#/', 'balance-available', 'card'],
+    ['member', member, '/#/history', null, 'history'],
+    ['member', member, '/#/events', null, 'events'],
+    ['pos', club.staff, '/pos/', null, 'identify'],
+    ['admin', club.admin, '/admin/#/promos', null, 'promos'],
+    ['admin', club.admin, '/admin/#/analytics', null, 'analytics'],
+  ];
+  for (const [scope, tokens, path, testId, name] of screens) {
+    const page = await newPage(browser, PHONE_SIZE, { colorScheme: 'dark' });
+    await signIn(page, scope, tokens);
+    await page.goto(`${app.url}${path}`, { waitUntil: 'networkidle' });
+    if (testId) await page.getByTestId(testId).waitFor();
+    await page.locator('h1').first().waitFor();
+    await assertAccessible(page, `${path} (dark)`);
+    await screenshot(page, `dark-${scope}-${name}-phone`);
+    assertNoConsoleErrors(page, `${path} (dark)`);
+    await page.context().close();
+  }
 });
