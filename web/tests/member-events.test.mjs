@@ -40,8 +40,9 @@ function recordIngest(page) {
     entry.done = req
       .response()
       .then(async (resp) => {
-        entry.status = resp ? resp.status() : 0;
+        // The body first: a set status tells batchesAfter the entry is complete.
         entry.body = resp ? await resp.json().catch(() => null) : null;
+        entry.status = resp ? resp.status() : 0;
       })
       .catch(() => {
         entry.status = 0;
