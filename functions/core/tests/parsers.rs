@@ -1,13 +1,17 @@
 //! Property-based fuzzing of the parsers that read outside input before any
 //! other check: phones, the webhook signature header, YooKassa amounts, the
-//! ingest's ruble amounts and partner CSV files. Each must refuse bad input
+//! ingest's ruble amounts, partner CSV files, access tokens and Telegram's
+//! answers, commands and buttons. Each must refuse bad input
 //! with an error — never panic — and what it accepts must be canonical and
 //! round-trip.
 
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use chrono_tz::Tz;
 use krug_core::{
+    auth::jwt::{self, Claims, JwtError},
     ingest::{csv_file, normalize},
     payments::{amount, signature},
+    support::telegram::{self, Button},
     types::Phone,
 };
 use proptest::prelude::*;
@@ -130,6 +134,54 @@ proptest! {
         let lines = file.matches('\n').count();
         if let Ok(parsed) = csv_file::parse(file.as_bytes(), Tz::Europe__Moscow) {
             prop_assert!(parsed.len() < lines, "{} records from {} lines", parsed.len(), lines);
+        }
+    }
+
+    #[test]
+    fn tokens_never_panic_and_only_our_own_signature_passes(
+        noise in text(),
+        sub in "[a-f0-9-]{36}",
+        alg in prop::sample::select(vec!["none", "HS384", "HS512", "RS256", "hs256", ""]),
+        flip in any::<prop::sample::Index>(),
+    ) {
+        let now = 1_800_000_000;
+        prop_assert!(jwt::verify("secret", &noise, now).is_err());
+        let claims = Claims {
+            sub, roles: vec!["member".into()], biz: None, srole: None,
+            sid: "s".into(), iat: now, exp: now + 900, jti: "j".into(),
+        };
+        let token = jwt::sign("secret", &claims);
+        prop_assert_eq!(jwt::verify("secret", &token, now), Ok(claims.clone()));
+        prop_assert_eq!(jwt::verify("other", &token, now), Err(JwtError::BadSignature));
+        prop_assert_eq!(jwt::verify("secret", &token, now + 900), Err(JwtError::Expired));
+        // Another algorithm in the header is refused before any signature check.
+        let parts: Vec<&str> = token.split('.').collect();
+        let header = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#));
+        for sig in [parts[2], ""] {
+            let forged = format!("{header}.{}.{sig}", parts[1]);
+            prop_assert!(jwt::verify("secret", &forged, now).is_err(), "{alg} accepted");
+        }
+        // One changed character anywhere breaks it.
+        let mut bytes = token.clone().into_bytes();
+        let i = flip.index(bytes.len());
+        bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(bytes).unwrap();
+        if tampered != token {
+            prop_assert!(jwt::verify("secret", &tampered, now).is_err());
+        }
+    }
+
+    #[test]
+    fn telegram_answers_commands_and_buttons_never_panic(
+        status in 100u16..600,
+        body in prop::collection::vec(any::<u8>(), 0..300),
+        text_in in text(),
+    ) {
+        let _ = telegram::parse_send_response(status, &body);
+        let _ = telegram::parse_command(&text_in);
+        if let Some(button) = Button::parse(&text_in) {
+            // What parses renders back to data that parses to the same button.
+            prop_assert_eq!(Button::parse(&button.data()), Some(button));
         }
     }
 }
