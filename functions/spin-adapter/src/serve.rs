@@ -56,7 +56,7 @@ impl Exchange {
     }
 
     /// The response for `result` (errors mapped once, through [`ApiError`]),
-    /// with `x-request-id`, logged.
+    /// with `x-request-id` and `nosniff`, logged.
     fn finish(&self, ctx: &Ctx, result: Result<Response, ApiError>) -> Response {
         let (mut response, code, cause) = match result {
             Ok(response) => (response, None, None),
@@ -67,6 +67,8 @@ impl Exchange {
             }
         };
         response.set_header("x-request-id", ctx.request_id());
+        // No browser may guess another type for a JSON or CSV answer.
+        response.set_header("x-content-type-options", "nosniff");
         self.log(ctx, *response.status(), code.as_deref(), cause.as_deref());
         response
     }
@@ -148,6 +150,7 @@ pub async fn serve_streaming(
             "x-request-id".to_string(),
             ctx.request_id().as_bytes().to_vec(),
         ),
+        ("x-content-type-options".to_string(), b"nosniff".to_vec()),
     ];
     headers.extend(
         stream

@@ -295,6 +295,7 @@ fn export_reads_back_and_sums_to_the_overview() {
         .header("content-disposition")
         .unwrap()
         .contains("attachment"));
+    assert_eq!(resp.header("x-content-type-options"), Some("nosniff"));
     let text = resp.text();
     let body = text
         .strip_prefix('\u{feff}')

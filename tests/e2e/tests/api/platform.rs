@@ -15,6 +15,7 @@ fn health_reports_the_schema_version() {
     assert_eq!(body["status"], "ok");
     assert!(body["schema_version"].as_i64().unwrap() >= 2, "{body}");
     assert!(resp.header("x-request-id").is_some());
+    assert_eq!(resp.header("x-content-type-options"), Some("nosniff"));
     assert!(resp
         .header("content-type")
         .unwrap()
@@ -195,6 +196,7 @@ fn unknown_routes_are_json_404() {
         let resp = app.client.get(path).send();
         assert_eq!(resp.status, 404, "{path}");
         assert_eq!(resp.error_code(), "NOT_FOUND", "{path}");
+        assert_eq!(resp.header("x-content-type-options"), Some("nosniff"));
     }
 }
 
