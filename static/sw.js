@@ -4,7 +4,7 @@
 // cached: the worker does not even answer those requests, so they go straight
 // to the network. The till (/pos/) and the dashboard (/admin/) are left alone.
 
-const VERSION = 'v2';
+const VERSION = 'v3';
 const CACHE = `krug-member-${VERSION}`;
 
 const SHELL = [
@@ -20,7 +20,7 @@ const SHELL = [
   '/member/app.js',
   '/member/login.js',
   '/member/card.js',
-  '/member/ean13.js',
+  '/shared/ean13.js',
   '/member/history.js',
   '/member/coupons.js',
   '/member/more.js',

@@ -3,7 +3,7 @@
 
 import { h, points, money, date, plural } from '/shared/ui.js';
 import { tierName, badgeName } from './labels.js';
-import { ean13Svg, isValidEan13 } from './ean13.js';
+import { ean13Svg, isValidEan13 } from '/shared/ean13.js';
 import { icon } from './icons.js';
 import { bannerSection } from './banners.js';
 

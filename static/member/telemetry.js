@@ -6,6 +6,8 @@
 // while signed out, and nothing here shows, logs or throws an error.
 // Properties carry ids and counts only, never personal data.
 
+import { newIdempotencyKey } from '/shared/api.js';
+
 const TYPES = new Set(['screen_view', 'banner_impression', 'banner_click', 'coupon_impression', 'coupon_click', 'share', 'search']);
 const FLUSH_MS = 10_000;
 const MAX_BACKOFF_MS = 300_000;
@@ -25,16 +27,6 @@ let queue = [];
 let timer = null;
 let inFlight = 0;
 let delay = FLUSH_MS;
-
-/** A random (v4) UUID, the event's id. */
-function uuid() {
-  if (globalThis.crypto && crypto.randomUUID) return crypto.randomUUID();
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  b[6] = (b[6] & 0x0f) | 0x40;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  const x = Array.from(b, (v) => v.toString(16).padStart(2, '0')).join('');
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
-}
 
 /** The API's shape for properties: flat, ≤ 20 names of [A-Za-z0-9_], short values. */
 function clean(properties) {
@@ -137,7 +129,7 @@ export function flush({ keepalive = false } = {}) {
 export function track(type, properties) {
   try {
     if (!TYPES.has(type) || !signedIn()) return;
-    queue.push({ id: uuid(), type, occurred_at: new Date().toISOString(), properties: clean(properties) });
+    queue.push({ id: newIdempotencyKey(), type, occurred_at: new Date().toISOString(), properties: clean(properties) });
     if (queue.length > MAX_QUEUE) queue.splice(0, queue.length - MAX_QUEUE);
     if (queue.length >= FLUSH_AT && !inFlight) flush();
     else schedule();

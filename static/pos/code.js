@@ -2,14 +2,7 @@
 // the till's own Russian wording for the few API errors it words differently.
 
 import { messageFor } from '/shared/errors.js';
-
-/** True when 13 digits carry a valid EAN-13 check digit. */
-export function validEan13(digits) {
-  if (!/^\d{13}$/.test(digits)) return false;
-  let sum = 0;
-  for (let i = 0; i < 12; i++) sum += Number(digits[i]) * (i % 2 ? 3 : 1);
-  return (10 - (sum % 10)) % 10 === Number(digits[12]);
-}
+import { isValidEan13 } from '/shared/ean13.js';
 
 /**
  * Reads a typed or scanned value: {card_number} for a card, {qr_token} for
@@ -22,7 +15,7 @@ export function readCode(raw) {
   const compact = text.replace(/[\s\u00a0-]/g, '');
   if (/^\d+$/.test(compact)) {
     if (compact.length !== 13) return { error: 'Номер карты — 13 цифр. Проверьте, все ли цифры введены.' };
-    if (!validEan13(compact)) return { error: 'В номере карты ошибка: проверьте цифры (не сходится контрольная цифра).' };
+    if (!isValidEan13(compact)) return { error: 'В номере карты ошибка: проверьте цифры (не сходится контрольная цифра).' };
     return { card_number: compact };
   }
   if (/\s/.test(text)) return { error: 'Код из QR пишется без пробелов. Проверьте, что он скопирован целиком.' };

@@ -17,11 +17,18 @@ export class ApiError extends Error {
   }
 }
 
-/** A fresh key for one logical write; a retry of that write reuses it. */
+/**
+ * A fresh random (v4) UUID: the key of one logical write (a retry of that
+ * write reuses it) or the id of one app event.
+ */
 export function newIdempotencyKey() {
   if (globalThis.crypto && crypto.randomUUID) return crypto.randomUUID();
+  // Pages served over plain http (not localhost) lack randomUUID.
   const b = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const x = Array.from(b, (v) => v.toString(16).padStart(2, '0')).join('');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }
 
 /**
