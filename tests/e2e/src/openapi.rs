@@ -4,7 +4,8 @@
 //! documented one, and its JSON body must be valid against the documented
 //! schema. A method the document does not list for a path must be answered
 //! 405 with an `Allow` header. So the document cannot drift from the app
-//! without some test failing.
+//! without some test failing. Every response, documented or not, must also
+//! carry `nosniff` and, when it is an error, name no internals.
 
 use std::{
     collections::HashMap,
@@ -81,7 +82,37 @@ pub fn check(method: &str, path: &str, resp: &TestResponse) {
     }
 }
 
+/// Words that would mean an error body leaked the database, the runtime or
+/// the code (a panic, a backtrace, an SQL message), lower-case.
+const LEAKS: [&str; 9] = [
+    "sqlite",
+    "syntax error",
+    "no such table",
+    "no such column",
+    "constraint failed",
+    "panicked",
+    "backtrace",
+    "wasm trap",
+    ".rs:",
+];
+
+/// What every response must be, documented or not: `nosniff`, and an
+/// error body that names no internals.
+fn hygiene(resp: &TestResponse) -> Result<(), String> {
+    if resp.header("x-content-type-options") != Some("nosniff") {
+        return Err("x-content-type-options: nosniff is missing".into());
+    }
+    if resp.status >= 400 {
+        let body = resp.text().to_lowercase();
+        if let Some(leak) = LEAKS.iter().find(|l| body.contains(*l)) {
+            return Err(format!("the error body gives away internals (`{leak}`)"));
+        }
+    }
+    Ok(())
+}
+
 fn conformance(method: &str, path: &str, resp: &TestResponse) -> Result<(), String> {
+    hygiene(resp)?;
     let path = path.split('?').next().unwrap_or(path);
     let Some(template) = template_for(path) else {
         return Ok(());
