@@ -67,6 +67,22 @@ pub fn ts(at: chrono::DateTime<chrono::Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
+/// An RFC 3339 instant from a client, as it will be stored: in UTC, cut to
+/// whole microseconds (what [`ts`] keeps, so a rule checked now still holds
+/// for the stored values), and `None` when it is not RFC 3339 or its UTC
+/// year is outside 0000–9999 (which [`ts`] cannot write as RFC 3339, so the
+/// row would never read back).
+pub fn parse_instant(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    use chrono::{Datelike, Timelike};
+    let at = chrono::DateTime::parse_from_rfc3339(text)
+        .ok()?
+        .with_timezone(&chrono::Utc);
+    if !(0..=9999).contains(&at.year()) {
+        return None;
+    }
+    at.with_nanosecond(at.nanosecond() / 1_000 * 1_000)
+}
+
 /// `rows` groups of `per_row` placeholders for a multi-row `VALUES` list or
 /// an `IN (…)` list: `marks(2, 3)` is `(?, ?, ?), (?, ?, ?)`, and with
 /// `per_row` 1 the groups are bare (`marks(3, 1)` is `?, ?, ?`).

@@ -53,9 +53,8 @@ pub(crate) fn text(input: &str, field: &str, max: usize) -> Result<String, Inval
 }
 
 pub(crate) fn instant(input: &str, field: &str) -> Result<DateTime<Utc>, InvalidValue> {
-    DateTime::parse_from_rfc3339(input.trim())
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| InvalidValue::new("INVALID_TIME", field, "give an RFC 3339 time"))
+    crate::db::parse_instant(input.trim())
+        .ok_or_else(|| InvalidValue::new("INVALID_TIME", field, "give an RFC 3339 time"))
 }
 
 pub(crate) fn date(input: &str, field: &str) -> Result<NaiveDate, InvalidValue> {
@@ -103,7 +102,16 @@ pub(crate) fn program(
         .enumerate()
         .map(|(i, p)| {
             let t = p.time.trim();
-            let ok = t.len() == 5 && chrono::NaiveTime::parse_from_str(t, "%H:%M").is_ok();
+            // HH:MM in ASCII digits: chrono alone also takes "00: 0".
+            let digits = t.len() == 5
+                && t.bytes().enumerate().all(|(i, b)| {
+                    if i == 2 {
+                        b == b':'
+                    } else {
+                        b.is_ascii_digit()
+                    }
+                });
+            let ok = digits && chrono::NaiveTime::parse_from_str(t, "%H:%M").is_ok();
             if !ok {
                 return Err(InvalidValue::new(
                     "INVALID_FIELD",

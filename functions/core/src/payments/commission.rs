@@ -144,15 +144,13 @@ pub fn set_rate(
         )
         .into());
     }
-    let from = DateTime::parse_from_rfc3339(raw.effective_from.trim())
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| {
-            InvalidValue::new(
-                "INVALID_FIELD",
-                "effective_from",
-                "must be an RFC 3339 time",
-            )
-        })?;
+    let from = crate::db::parse_instant(raw.effective_from.trim()).ok_or_else(|| {
+        InvalidValue::new(
+            "INVALID_FIELD",
+            "effective_from",
+            "must be an RFC 3339 time",
+        )
+    })?;
     let now = clock.now();
     let id = Id::at(now, random).to_text();
     crate::db::immediate(sql, |tx| {

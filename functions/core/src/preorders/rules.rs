@@ -275,9 +275,8 @@ pub fn bonuses(raw: &[RawBonus]) -> Result<Vec<Bonus>, InvalidValue> {
 
 /// Parses an RFC 3339 instant of field `field`.
 pub fn instant(raw: &str, field: &str) -> Result<DateTime<Utc>, InvalidValue> {
-    DateTime::parse_from_rfc3339(raw.trim())
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| invalid(field, "an RFC 3339 date-time, e.g. 2026-12-01T10:00:00Z"))
+    crate::db::parse_instant(raw.trim())
+        .ok_or_else(|| invalid(field, "an RFC 3339 date-time, e.g. 2026-12-01T10:00:00Z"))
 }
 
 /// An integer in `lo..=hi` of field `field`.

@@ -122,11 +122,9 @@ fn url(v: &Option<String>, field: &str, app_paths: bool) -> Result<Option<String
 fn instant(v: &Option<String>, field: &str) -> Result<Option<DateTime<Utc>>, InvalidValue> {
     v.as_deref()
         .map(|s| {
-            DateTime::parse_from_rfc3339(s.trim())
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| {
-                    InvalidValue::new("INVALID_SCHEDULE", field, "must be an RFC 3339 time")
-                })
+            crate::db::parse_instant(s.trim()).ok_or_else(|| {
+                InvalidValue::new("INVALID_SCHEDULE", field, "must be an RFC 3339 time")
+            })
         })
         .transpose()
 }

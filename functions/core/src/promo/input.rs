@@ -147,7 +147,8 @@ pub fn normalise_code(raw: &str) -> Option<String> {
 fn minutes(raw: &str, field: &str, allow_24: bool) -> Result<u16, InvalidValue> {
     let bad = || invalid("INVALID_SCHEDULE", field, "times are HH:MM, 00:00-23:59");
     let (h, m) = raw.split_once(':').ok_or_else(bad)?;
-    if h.len() != 2 || m.len() != 2 {
+    // Two ASCII digits each: `parse` alone would also take a sign ("+9").
+    if h.len() != 2 || m.len() != 2 || !h.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit()) {
         return Err(bad());
     }
     let h: u16 = h.parse().map_err(|_| bad())?;
@@ -164,9 +165,8 @@ fn minutes(raw: &str, field: &str, allow_24: bool) -> Result<u16, InvalidValue> 
 fn instant(raw: &Option<String>, field: &str) -> Result<Option<DateTime<Utc>>, InvalidValue> {
     raw.as_deref()
         .map(|s| {
-            DateTime::parse_from_rfc3339(s.trim())
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| invalid("INVALID_SCHEDULE", field, "must be an RFC 3339 time"))
+            crate::db::parse_instant(s.trim())
+                .ok_or_else(|| invalid("INVALID_SCHEDULE", field, "must be an RFC 3339 time"))
         })
         .transpose()
 }
