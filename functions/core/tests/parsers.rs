@@ -32,7 +32,10 @@ fn national() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    // PROPTEST_CASES, when set, runs these longer (scripts/reliability).
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(512)
+    ))]
 
     #[test]
     fn phone_parsing_never_panics_and_accepts_only_canonical_numbers(input in text()) {
