@@ -10,6 +10,7 @@ mod client;
 pub mod crm;
 mod mock;
 pub mod openapi;
+pub mod process;
 pub mod saleor;
 mod webhooks;
 

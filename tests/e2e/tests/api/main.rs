@@ -5,6 +5,7 @@ mod analytics;
 mod auth;
 mod checkout;
 mod contract;
+mod crash;
 mod events;
 mod flags;
 mod ingest;
