@@ -9,10 +9,18 @@
 //! and spent, purchase amounts, the events budget, each member's balance)
 //! reconciled to the kopeck.
 //!
-//! The quick test kills once; the ignored full test (`scripts/reliability`)
-//! kills, restarts, redelivers and checks at six points on one state with
-//! the load continuing in between, and writes `crash.json` into
-//! `KRUG_RELIABILITY_OUT` when that names a directory.
+//! The host is a separate OS process (the test binary re-run as the ignored
+//! `host_process` test, see `krug_e2e::process`) so that the kill is a real
+//! SIGKILL: no destructor, no flush, no shutdown.
+//!
+//! The quick test kills once, then shows the check can fail by running it
+//! on a copy of the database with one purchase deleted and one redemption
+//! doubled. The ignored full test (`scripts/reliability`) kills, restarts,
+//! redelivers and checks at six points on one state with the load
+//! continuing in between, kills once more during every second redelivery,
+//! and writes `crash.json` into `KRUG_RELIABILITY_OUT` when that names a
+//! directory. `KRUG_CRASH_SEED` replays a run's random choices (the
+//! moments of the kills still depend on timing).
 
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
@@ -56,6 +64,7 @@ fn a_kill_mid_load_loses_and_doubles_nothing() {
         min_requests: 200,
         kill_jitter_ms: 1_000,
         budget: Duration::from_secs(240),
+        kill_while_redelivering: false,
         tamper: true,
     });
     report.assert_clean();
@@ -71,6 +80,7 @@ fn six_kills_under_continuing_load_lose_and_double_nothing() {
         min_requests: 1_200,
         kill_jitter_ms: 2_500,
         budget: Duration::from_secs(600),
+        kill_while_redelivering: true,
         tamper: false,
     });
     if let Some(dir) = std::env::var_os("KRUG_RELIABILITY_OUT").filter(|d| !d.is_empty()) {
@@ -101,6 +111,9 @@ struct Plan {
     kill_jitter_ms: u64,
     /// The whole run must finish within this.
     budget: Duration,
+    /// In every second round, kill the host once more while it is being
+    /// sent the unanswered requests.
+    kill_while_redelivering: bool,
     /// Finally show that the check catches a lost and a doubled write, on
     /// a tampered copy of the database.
     tamper: bool,
@@ -109,6 +122,7 @@ struct Plan {
 /// What a run measured.
 struct Report {
     kill_points: usize,
+    kills_while_redelivering: usize,
     requests: usize,
     in_flight_at_kills: usize,
     redelivered: usize,
@@ -699,6 +713,7 @@ fn run(plan: &Plan) -> Report {
 
     let mut report = Report {
         kill_points: 0,
+        kills_while_redelivering: 0,
         requests: 0,
         in_flight_at_kills: 0,
         redelivered: 0,
@@ -775,7 +790,21 @@ fn run(plan: &Plan) -> Report {
         host.restart(Duration::from_secs(60))
             .expect("child host restarts");
         migrate(&world.client, &jobs_token);
-        let again = redeliver(&world, &db, deadline);
+        let again = if plan.kill_while_redelivering && round % 2 == 0 {
+            // A crash during recovery: kill again while the redelivery is
+            // under way; it must carry on once the host is back.
+            let redelivering = {
+                let (world, db) = (Arc::clone(&world), db.clone());
+                thread::spawn(move || redeliver(&world, &db, deadline))
+            };
+            thread::sleep(Duration::from_millis(rng.below(150)));
+            host.restart(Duration::from_secs(60))
+                .expect("child host restarts during redelivery");
+            report.kills_while_redelivering += 1;
+            redelivering.join().expect("redelivery")
+        } else {
+            redeliver(&world, &db, deadline)
+        };
         report.redelivered += again.requests;
         report.applied_unanswered += again.applied_unanswered;
         report.retries += again.retries;
@@ -783,10 +812,11 @@ fn run(plan: &Plan) -> Report {
         let log = world.log.lock().unwrap().clone();
         let findings = check(&world, &db, &log);
         println!(
-            "crash: round {round}: redelivered {} ({} had taken effect before the kill); \
-             lost {}, doubled {}, violations {}",
+            "crash: round {round}: redelivered {} ({} had taken effect before the kill, {} sends \
+             cut off); lost {}, doubled {}, violations {}",
             again.requests,
             again.applied_unanswered,
+            again.cut_off,
             findings.lost.len(),
             findings.doubled.len(),
             findings.violations.len()
@@ -801,10 +831,11 @@ fn run(plan: &Plan) -> Report {
     }
     drop(host);
     println!(
-        "crash consistency: kill points {}, requests {}, in flight at kills {}, redelivered {} \
-         (applied before the kill {}), retried answers {}, lost {}, doubled {}, \
-         invariant violations {} ({:.1} s)",
+        "crash consistency: kill points {} (+{} while redelivering), requests {}, in flight at \
+         kills {}, redelivered {} (applied before the kill {}), retried answers {}, lost {}, \
+         doubled {}, invariant violations {} ({:.1} s)",
         report.kill_points,
+        report.kills_while_redelivering,
         report.requests,
         report.in_flight_at_kills,
         report.redelivered,
@@ -838,18 +869,24 @@ fn redeliver(world: &Arc<World>, db: &Path, deadline: Instant) -> Redelivery {
     let retries_before: usize = world.log.lock().unwrap().iter().map(|s| s.retries).sum();
     let queue = Arc::new(Mutex::new(pending.clone()));
     let by = deadline.min(Instant::now() + Duration::from_secs(90));
+    let cut_off = Arc::new(AtomicUsize::new(0));
     let workers: Vec<_> = (0..8)
         .map(|_| {
             let world = Arc::clone(world);
             let queue = Arc::clone(&queue);
+            let cut_off = Arc::clone(&cut_off);
             thread::spawn(move || loop {
                 let Some(i) = queue.lock().unwrap().pop() else {
                     return;
                 };
                 let s = world.log.lock().unwrap()[i].clone();
                 while Instant::now() < by {
-                    if world.settle(i, send(&world.client, &s)) == Next::Done {
-                        break;
+                    match world.settle(i, send(&world.client, &s)) {
+                        Next::Done => break,
+                        Next::Again => {}
+                        Next::Gone => {
+                            cut_off.fetch_add(1, Ordering::Relaxed);
+                        }
                     }
                     thread::sleep(Duration::from_millis(50));
                 }
@@ -876,6 +913,7 @@ fn redeliver(world: &Arc<World>, db: &Path, deadline: Instant) -> Redelivery {
         requests: pending.len(),
         applied_unanswered,
         retries: retries - retries_before,
+        cut_off: cut_off.load(Ordering::Relaxed),
     }
 }
 
@@ -888,6 +926,8 @@ struct Redelivery {
     applied_unanswered: usize,
     /// Answers that asked for a retry on the way.
     retries: usize,
+    /// Sends that got no answer (the host killed again, or not up yet).
+    cut_off: usize,
 }
 
 /// Whether `s` left its mark in the database already.
