@@ -3,6 +3,7 @@
 
 mod analytics;
 mod auth;
+mod authz;
 mod checkout;
 mod contract;
 mod crash;
@@ -14,5 +15,6 @@ mod platform;
 mod preorders;
 mod referral;
 mod reviews;
+mod security;
 mod support;
 mod wallet;
