@@ -80,3 +80,17 @@ build_host() {
   log "building the local host"
   cargo build --profile native -p krug-host --bin krug-host
 }
+
+# The project's Python virtualenv (.venv at the repository root) with the
+# fuzz suite's pinned packages (scripts/requirements-fuzz.txt), made when
+# missing and reinstalled when the requirements file is newer than the
+# marker the last install left.
+ensure_venv() {
+  local req="scripts/requirements-fuzz.txt" marker=".venv/.requirements-fuzz.installed"
+  if [[ ! -x .venv/bin/python || ! -f "$marker" || "$req" -nt "$marker" ]]; then
+    log "installing the fuzz suite's Python packages into .venv"
+    [[ -x .venv/bin/python ]] || python3 -m venv .venv
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$req"
+    touch "$marker"
+  fi
+}
