@@ -140,6 +140,11 @@ fn app_folders_without_a_slash_redirect_and_nothing_escapes_static() {
         "/shared/..%2f..%2fCargo.toml",
         "/pos/..%2f..%2fREADME.md",
         "/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+        "/.%2e/spin.toml",
+        "/%252e%252e%252fspin.toml",
+        "/shared/..%5c..%5cCargo.toml",
+        "/shared/%2e%2e/%2e%2e/Cargo.toml",
+        "/admin/..;/spin.toml",
     ] {
         let resp = app.client.get(path).send();
         assert_eq!(resp.status, 404, "{path}");
