@@ -129,7 +129,9 @@ class App:
         self.host = bench.Proc([bench.HOST_BIN, "--manifest", os.path.join(ROOT, "spin.toml"), "--listen",
                                 f"127.0.0.1:{self.port}", "--state-dir", self.state, "--no-cron"], env=self.env)
         token = self.env["SPIN_VARIABLE_JOBS_TOKEN"]
-        if not bench.wait_http(f"http://127.0.0.1:{self.port}/internal/migrate", method="POST",
+        # A fresh state directory compiles every component first: on a busy
+        # machine that takes more than bench's minute.
+        if not bench.wait_http(f"http://127.0.0.1:{self.port}/internal/migrate", timeout=600, method="POST",
                                headers={"authorization": f"Bearer {token}"}):
             self.stop()
             sys.exit("host did not start")
@@ -627,8 +629,21 @@ def run_soak(args):
         refresh = qr_refresher(app)
         t0 = [None]
 
+        shown = set()
+
         async def tick():
-            rss.append((time.monotonic(), app.rss_kb()))
+            now = time.monotonic()
+            rss.append((now, app.rss_kb()))
+            # Progress: each interval once its last requests had time to end.
+            if t0[0]:
+                for b in sorted(stats.lat):
+                    if b not in shown and now > t0[0][2] + (b + 1) * interval + TIMEOUT_S + 1:
+                        shown.add(b)
+                        lat = stats.lat[b]
+                        at_end = [kb for t, kb in rss if t <= t0[0][2] + (b + 1) * interval]
+                        print(f"  {(b + 1) * interval / 60:.1f} min: {len(lat)} sent, p50 {ms(pct(lat, 0.5))} ms, "
+                              f"p99 {ms(pct(lat, 0.99))} ms, {stats.errors.get(b, 0)} errors, "
+                              f"host RSS {(at_end or [0])[-1] / 1024:.1f} MiB", flush=True)
             await refresh()
 
         async def soak():
@@ -853,6 +868,8 @@ def main():
     p.add_argument("dir")
     p.add_argument("--status", action="append", default=[], help="NAME=EXIT of a suite that ran (or NAME=skipped)")
     args = ap.parse_args()
+    # Line by line even into a pipe (scripts/reliability tees each suite).
+    sys.stdout.reconfigure(line_buffering=True)
     code = {"load": run_load, "soak": run_soak, "fuzz": run_fuzz, "summary": run_summary}[args.cmd](args)
     sys.exit(code)
 
