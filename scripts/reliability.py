@@ -150,6 +150,8 @@ class App:
         with ThreadPoolExecutor(8) as ex:
             extra = list(ex.map(self.member, range(100, 100 + max(0, self.population - self.redeemers))))
         self.members += [t for t, _ in extra]
+        # Each member's phone number (bench.phone_of), to log in again.
+        self.phones = list(range(1, 1 + self.redeemers)) + list(range(100, 100 + len(extra)))
         self.cards += [c for _, c in extra]
         self.member_ids = [bench.call(port, "GET", "/api/v1/me", token=t)[1]["id"] for t in self.members]
         for i, card in enumerate(self.cards[:self.redeemers]):
@@ -179,6 +181,14 @@ class App:
         """A new member (phone `i`): access token and card number."""
         token = bench.login(self.port, self.sms, i)
         return token, bench.call(self.port, "GET", "/api/v1/wallet", token=token)[1]["card_number"]
+
+    def renew_logins(self):
+        """Access tokens live 15 minutes: log every member in again (same
+        phones, so the same members), as the apps do, before they expire."""
+        def one(k):
+            self.members[k] = bench.login(self.port, self.sms, self.phones[k])
+        with ThreadPoolExecutor(4) as ex:
+            list(ex.map(one, range(len(self.members))))
 
     def refresh_qr(self):
         """QR tokens are accepted for 60 s: a fresh one per redeeming member."""
@@ -528,12 +538,17 @@ async def open_loop(app, rate, seconds, stats, tag, warmup=0.0, on_tick=None, po
     return scratch
 
 
-def qr_refresher(app, every=20.0):
-    """An on_tick that renews the members' QR tokens every `every` s, off
-    the measured connections (a thread, so the driver is not blocked)."""
+def qr_refresher(app, every=20.0, logins_every=600.0):
+    """An on_tick that renews the members' QR tokens every `every` s and
+    their logins every `logins_every` s (access tokens live 15 minutes), off
+    the measured connections (threads, so the driver is not blocked)."""
     last = [time.monotonic()]
+    renewed = [time.monotonic(), None]
 
     async def tick():
+        if time.monotonic() - renewed[0] >= logins_every and (renewed[1] is None or renewed[1].done()):
+            renewed[0] = time.monotonic()
+            renewed[1] = asyncio.get_running_loop().create_task(asyncio.to_thread(app.renew_logins))
         if time.monotonic() - last[0] >= every:
             last[0] = time.monotonic()
             await asyncio.to_thread(app.refresh_qr)
