@@ -90,6 +90,25 @@ pub fn ip_for(phone: &str) -> String {
     format!("127.1.{}.{}", n / 250, n % 250 + 1)
 }
 
+/// The code of the latest SMS `sms` recorded for `phone`, waiting up to
+/// `wait`; panics when none arrives.
+pub fn code_sent_to(sms: &MockServer, phone: &str, wait: Duration) -> String {
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        let found = sms
+            .requests()
+            .iter()
+            .rev()
+            .find(|r| r.json()["to"] == phone)
+            .and_then(|r| r.json()["text"].as_str().and_then(code_in));
+        if let Some(code) = found {
+            return code;
+        }
+        assert!(std::time::Instant::now() < deadline, "no SMS to {phone}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 impl AuthApp {
     /// The member's card number, from their wallet.
     pub fn card_number(&self, member: &Tokens) -> String {
@@ -107,21 +126,7 @@ impl AuthApp {
 
     /// The code of the latest SMS sent to `phone`, waiting up to 5 s.
     pub fn last_code(&self, phone: &str) -> String {
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        loop {
-            let found = self
-                .sms
-                .requests()
-                .iter()
-                .rev()
-                .find(|r| r.json()["to"] == phone)
-                .and_then(|r| r.json()["text"].as_str().and_then(code_in));
-            if let Some(code) = found {
-                return code;
-            }
-            assert!(std::time::Instant::now() < deadline, "no SMS to {phone}");
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        code_sent_to(&self.sms, phone, Duration::from_secs(5))
     }
 
     /// `POST /auth/otp` for `phone` from its own address; panics unless 202.

@@ -17,8 +17,8 @@ mod webhooks;
 use std::{collections::HashMap, path::PathBuf, process::Command, sync::OnceLock};
 
 pub use auth_helpers::{
-    code_in, ip_for, spawn_auth_app, spawn_auth_app_with, tokens_from, AuthApp, Cast, Club, Tokens,
-    ADMIN_PHONE, SMS_TOKEN,
+    code_in, code_sent_to, ip_for, spawn_auth_app, spawn_auth_app_with, tokens_from, AuthApp, Cast,
+    Club, Tokens, ADMIN_PHONE, SMS_TOKEN,
 };
 pub use client::{Client, TestResponse};
 pub use krug_host::Host;

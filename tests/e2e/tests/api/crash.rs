@@ -35,7 +35,7 @@ use std::{
 
 use krug_core::payments::signature;
 use krug_e2e::{
-    build_components, code_in, ip_for,
+    build_components, code_sent_to, ip_for,
     process::{self, HostProcess, HostSpec},
     random_hex, tokens_from, unix_now, Client, MockServer, Tokens, ADMIN_PHONE, SMS_TOKEN,
 };
@@ -547,20 +547,7 @@ fn login(client: &Client, sms: &MockServer, phone: &str) -> Tokens {
         .json(&json!({ "phone": phone }))
         .send();
     assert_eq!(resp.status, 202, "otp for {phone}: {}", resp.text());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let code = loop {
-        let found = sms
-            .requests()
-            .iter()
-            .rev()
-            .find(|r| r.json()["to"] == phone)
-            .and_then(|r| r.json()["text"].as_str().and_then(code_in));
-        if let Some(code) = found {
-            break code;
-        }
-        assert!(Instant::now() < deadline, "no SMS to {phone}");
-        thread::sleep(Duration::from_millis(10));
-    };
+    let code = code_sent_to(sms, phone, Duration::from_secs(10));
     let resp = client
         .post("/api/v1/auth/verify")
         .json(&json!({
