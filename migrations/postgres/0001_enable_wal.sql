@@ -1,0 +1,3 @@
+-- PostgreSQL needs nothing here: SQLite's journal mode has no
+-- counterpart (the write-ahead log is always on). Kept, comment-only, so
+-- both engines number their migrations alike.
