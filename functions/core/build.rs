@@ -1,7 +1,14 @@
-//! Embeds `migrations/NNNN_verb_object.sql` (repository root) into core, in
-//! order, and refuses badly named or misnumbered files at build time.
+//! Embeds `migrations/NNNN_verb_object.sql` (repository root) and their
+//! PostgreSQL twins in `migrations/postgres/` into core, in order, and
+//! refuses badly named or misnumbered files, or a PostgreSQL set that does
+//! not pair with the SQLite one file for file, at build time.
 
-use std::{env, fmt::Write as _, fs, path::Path};
+use std::{
+    env,
+    fmt::Write as _,
+    fs,
+    path::{Path, PathBuf},
+};
 
 fn main() {
     let dir =
@@ -9,10 +16,38 @@ fn main() {
     let dir = dir
         .canonicalize()
         .expect("migrations/ exists at the repository root");
-    println!("cargo:rerun-if-changed={}", dir.display());
+    let sqlite = read_set(&dir);
+    let postgres = read_set(&dir.join("postgres"));
+    let names = |set: &[(u32, String, String)]| -> Vec<String> {
+        set.iter().map(|(_, name, _)| name.clone()).collect()
+    };
+    assert_eq!(
+        names(&sqlite),
+        names(&postgres),
+        "migrations/postgres/ must hold one twin, named alike, of every migrations/*.sql"
+    );
 
+    let mut out = String::new();
+    emit(&mut out, "MIGRATIONS", "Every SQLite migration", &sqlite);
+    emit(
+        &mut out,
+        "POSTGRES_MIGRATIONS",
+        "Every PostgreSQL migration (the twins of [`MIGRATIONS`])",
+        &postgres,
+    );
+    fs::write(
+        Path::new(&env::var("OUT_DIR").expect("out dir")).join("migrations.rs"),
+        out,
+    )
+    .expect("write migrations.rs");
+}
+
+// The `NNNN_verb_object.sql` files of `dir`, sorted and checked: (number,
+// name, path).
+fn read_set(dir: &PathBuf) -> Vec<(u32, String, String)> {
+    println!("cargo:rerun-if-changed={}", dir.display());
     let mut files: Vec<(u32, String, String)> = Vec::new();
-    for entry in fs::read_dir(&dir).expect("read migrations/") {
+    for entry in fs::read_dir(dir).unwrap_or_else(|e| panic!("read {}: {e}", dir.display())) {
         let path = entry.expect("entry").path();
         let name = path
             .file_name()
@@ -52,15 +87,17 @@ fn main() {
             "{name}: migrations must be numbered 0001, 0002, ... without gaps"
         );
     }
+    files
+}
 
-    let mut out = String::from("/// Every migration, in order: (version, name, SQL).\npub static MIGRATIONS: &[(i64, &str, &str)] = &[\n");
-    for (version, name, path) in &files {
+fn emit(out: &mut String, constant: &str, doc: &str, files: &[(u32, String, String)]) {
+    writeln!(
+        out,
+        "/// {doc}, in order: (version, name, SQL).\npub static {constant}: &[(i64, &str, &str)] = &["
+    )
+    .expect("write");
+    for (version, name, path) in files {
         writeln!(out, "    ({version}, {name:?}, include_str!({path:?})),").expect("write");
     }
     out.push_str("];\n");
-    fs::write(
-        Path::new(&env::var("OUT_DIR").expect("out dir")).join("migrations.rs"),
-        out,
-    )
-    .expect("write migrations.rs");
 }

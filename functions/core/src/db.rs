@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::ports::{Rows, Sql, SqlValue, StoreError};
+use crate::ports::{Dialect, Rows, Sql, SqlValue, StoreError};
 
 impl From<i64> for SqlValue {
     fn from(v: i64) -> Self {
@@ -219,11 +219,17 @@ pub const NO_BUSY_HANDLER: &str = "PRAGMA busy_timeout = 0";
 /// [`with_busy_retry`] says, for up to [`BUSY_BUDGET`], before returning
 /// [`StoreError::Busy`]. `f` must not have side effects outside the
 /// database: it runs at most once, but only after the lock is held.
+///
+/// On PostgreSQL the same call opens a transaction and takes the writers'
+/// lock (see [`crate::postgres`]); its `COMMIT` never reports busy.
 pub fn immediate<T, E>(sql: &dyn Sql, mut f: impl FnMut(&dyn Sql) -> Result<T, E>) -> Result<T, E>
 where
     E: From<StoreError>,
 {
-    sql.execute(NO_BUSY_HANDLER, &[])?;
+    let dialect = sql.dialect();
+    if dialect == Dialect::Sqlite {
+        sql.execute(NO_BUSY_HANDLER, &[])?;
+    }
     with_busy_retry(|| sql.execute("BEGIN IMMEDIATE", &[]).map(|_| ()))?;
     match f(sql) {
         Ok(value) => match with_busy_retry(|| sql.execute("COMMIT", &[]).map(|_| ())) {
@@ -252,7 +258,9 @@ pub fn write_alone(
     statement: &str,
     params: &[SqlValue],
 ) -> Result<Rows, StoreError> {
-    sql.execute(NO_BUSY_HANDLER, &[])?;
+    if sql.dialect() == Dialect::Sqlite {
+        sql.execute(NO_BUSY_HANDLER, &[])?;
+    }
     with_busy_retry(|| sql.execute(statement, params))
 }
 

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::crypto::sha256_hex;
 use crate::db::{immediate, with_busy_retry};
 use crate::error::{ErrorClass, UseCaseError};
-use crate::ports::{Clock, Sql, SqlValue, StoreError};
+use crate::ports::{Clock, Dialect, Sql, SqlValue, StoreError};
 
 include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
 
@@ -75,12 +75,37 @@ impl UseCaseError for MigrateError {
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)";
 
-/// Applies every pending migration. Idempotent.
+// PostgreSQL's INTEGER is 32 bits and the runner binds 64-bit versions.
+const CREATE_TABLE_POSTGRES: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
+    version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)";
+
+/// The migrations for `dialect`: `migrations/*.sql` for SQLite,
+/// `migrations/postgres/*.sql` (numbered and named alike) for PostgreSQL.
+pub fn migrations(dialect: Dialect) -> &'static [(i64, &'static str, &'static str)] {
+    match dialect {
+        Dialect::Sqlite => MIGRATIONS,
+        Dialect::Postgres => POSTGRES_MIGRATIONS,
+    }
+}
+
+/// Applies every pending migration of the connection's dialect. Idempotent.
 pub fn migrate(sql: &dyn Sql, clock: &dyn Clock) -> Result<MigrateReport, MigrateError> {
-    with_busy_retry(|| sql.execute(CREATE_TABLE, &[]))?;
-    let known = MIGRATIONS.last().map_or(0, |m| m.0);
+    let dialect = sql.dialect();
+    match dialect {
+        Dialect::Sqlite => {
+            with_busy_retry(|| sql.execute(CREATE_TABLE, &[]))?;
+        }
+        // Two first migrations racing on CREATE TABLE IF NOT EXISTS can both
+        // pass the check on PostgreSQL and one fail on the catalog's unique
+        // index: create it under the writers' lock.
+        Dialect::Postgres => {
+            immediate(sql, |tx| tx.execute(CREATE_TABLE_POSTGRES, &[])).map(|_| ())?
+        }
+    }
+    let set = migrations(dialect);
+    let known = set.last().map_or(0, |m| m.0);
     let mut applied = Vec::new();
-    for &(version, name, text) in MIGRATIONS {
+    for &(version, name, text) in set {
         let checksum = sha256_hex(text.as_bytes());
         if let Some(recorded) = recorded_checksum(sql, version)? {
             if recorded != checksum {
@@ -154,6 +179,8 @@ pub fn schema_version(sql: &dyn Sql) -> Result<i64, StoreError> {
         &[],
     ) {
         Ok(rows) => rows.first().map_or(Ok(0), |r| r.i64("v")),
+        // SQLite says "no such table"; PostgreSQL's undefined_table (42P01)
+        // arrives with the same words (see `crate::postgres`).
         Err(StoreError::Other(msg)) if msg.contains("no such table") => Ok(0),
         Err(e) => Err(e),
     }
@@ -239,6 +266,18 @@ pub fn split_statements(script: &str) -> Vec<String> {
                     i += 1;
                 }
             }
+            // PostgreSQL's dollar quoting (`$$ … $$`, `$body$ … $body$`),
+            // which holds function bodies with their own `;`. (`$1` is a
+            // parameter: a tag never starts with a digit.)
+            b'$' if dollar_tag(bytes, i).is_some() => {
+                flush_word(&mut word, &mut words_in_stmt, &mut depth, &mut in_trigger);
+                let tag = dollar_tag(bytes, i).unwrap_or_default();
+                let body = i + tag.len();
+                i = script[body..]
+                    .find(tag)
+                    .map_or(bytes.len(), |at| body + at + tag.len())
+                    - 1;
+            }
             b'-' if bytes.get(i + 1) == Some(&b'-') => {
                 flush_word(&mut word, &mut words_in_stmt, &mut depth, &mut in_trigger);
                 while i < bytes.len() && bytes[i] != b'\n' {
@@ -272,6 +311,20 @@ pub fn split_statements(script: &str) -> Vec<String> {
         push_statement(&script[start..], &mut out);
     }
     out
+}
+
+// The dollar-quote tag (`$$` or `$name$`) opening at `at`, if one does.
+fn dollar_tag(bytes: &[u8], at: usize) -> Option<&str> {
+    let mut end = at + 1;
+    while end < bytes.len() && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_') {
+        end += 1;
+    }
+    let starts_with_digit = end > at + 1 && bytes[at + 1].is_ascii_digit();
+    if bytes.get(end) == Some(&b'$') && !starts_with_digit {
+        std::str::from_utf8(&bytes[at..=end]).ok()
+    } else {
+        None
+    }
 }
 
 fn push_statement(piece: &str, out: &mut Vec<String>) {
@@ -327,6 +380,33 @@ mod tests {
     fn drops_comment_only_pieces_and_handles_missing_final_semicolon() {
         let s = split_statements("-- header\n\nSELECT 1;\n-- trailing comment\n;\nSELECT 2");
         assert_eq!(s, vec!["-- header\n\nSELECT 1", "SELECT 2"]);
+    }
+
+    #[test]
+    fn keeps_dollar_quoted_bodies_whole() {
+        let script = "CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n  RAISE EXCEPTION 'no; never';\nEND;\n$$;\n\
+                      CREATE FUNCTION g() RETURNS int AS $body$ SELECT 1; $body$ LANGUAGE sql;\n\
+                      SELECT $1, '$$';\nSELECT 2;";
+        let s = split_statements(script);
+        assert_eq!(s.len(), 4, "{s:#?}");
+        assert!(s[0].starts_with("CREATE FUNCTION f") && s[0].ends_with("$$"));
+        assert!(s[1].ends_with("LANGUAGE sql"));
+        assert_eq!(s[2], "SELECT $1, '$$'");
+        assert_eq!(s[3], "SELECT 2");
+        // An unclosed quote runs to the end rather than past it.
+        assert_eq!(split_statements("SELECT $$a; b"), vec!["SELECT $$a; b"]);
+    }
+
+    #[test]
+    fn postgres_twins_pair_with_the_sqlite_migrations() {
+        assert_eq!(MIGRATIONS.len(), POSTGRES_MIGRATIONS.len());
+        for (s, p) in MIGRATIONS.iter().zip(POSTGRES_MIGRATIONS) {
+            assert_eq!((s.0, s.1), (p.0, p.1));
+        }
+        assert_eq!(
+            migrations(Dialect::Postgres)[3].1,
+            "0004_create_wallet_tables"
+        );
     }
 
     #[test]

@@ -45,6 +45,19 @@ pub enum StoreError {
     Other(String),
 }
 
+/// Which SQL engine is behind a [`Sql`] connection: the little core must
+/// know to open write transactions and to pick its migrations. Queries
+/// themselves are written once, in SQL both engines run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite (Spin's embedded store): `BEGIN IMMEDIATE` takes the one write
+    /// lock, a taken lock is reported at once as busy.
+    Sqlite,
+    /// PostgreSQL: writers serialise on one transaction-scoped advisory lock
+    /// (see [`crate::postgres`]), a lock wait past its timeout is busy.
+    Postgres,
+}
+
 /// A SQL connection. Contract: statements run in the order given on one
 /// connection, so `BEGIN IMMEDIATE` ... `COMMIT` issued through `execute`
 /// forms a transaction. Implementations map "database is locked/busy" to
@@ -54,6 +67,10 @@ pub trait Sql {
     fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, StoreError>;
     /// Number of rows changed by the last INSERT/UPDATE/DELETE on this connection.
     fn changes(&self) -> Result<u64, StoreError>;
+    /// The engine behind this connection; SQLite unless said otherwise.
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
 }
 
 /// A key-value store. Contract: each call is individually durable; there is no
