@@ -68,6 +68,19 @@ ensure_chromium() {
   fi
 }
 
+# The PostgreSQL server programs (initdb, pg_ctl) the PostgreSQL tests start
+# a throwaway cluster with: Debian's postgresql package.
+ensure_postgres() {
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && return 0
+  if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null; then
+    log "installing PostgreSQL for the PostgreSQL tests"
+    apt-get update -q && apt-get install -y -q postgresql
+  else
+    echo "the PostgreSQL tests need the server (Debian: apt-get install postgresql)" >&2
+    exit 1
+  fi
+}
+
 build_wasm() {
   ensure_toolchain
   ensure_web

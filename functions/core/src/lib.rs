@@ -28,6 +28,7 @@ pub mod migrate;
 pub mod pagination;
 pub mod payments;
 pub mod ports;
+pub mod postgres;
 pub mod preorders;
 pub mod promo;
 pub mod referral;

@@ -15,6 +15,9 @@ use rusqlite::{types::ValueRef, Connection, ErrorCode};
 
 use crate::ports::{Clock, KeyValue, Random, Rows, Sql, SqlValue, StoreError, Variables};
 
+mod pg;
+pub use pg::{postgres_sql, NativePg, NativePostgresSql, TestServer};
+
 /// A SQLite connection, opened as Spin opens its local ones (with the
 /// binding's 5 s busy timeout, which `db::immediate` turns off so that
 /// contention surfaces as [`StoreError::Busy`] and it retries itself).
