@@ -59,24 +59,24 @@ ensure_web() {
 ensure_chromium() {
   local bin="${CHROMIUM:-/usr/bin/chromium}"
   [[ -x "$bin" ]] && return 0
-  if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null; then
-    log "installing Chromium for the browser tests"
-    apt-get update -q && apt-get install -y -q chromium
-  else
-    echo "the browser tests need Chromium at $bin (Debian: apt-get install chromium)" >&2
-    exit 1
-  fi
+  apt_install "the browser tests" chromium
 }
 
 # The PostgreSQL server programs (initdb, pg_ctl) the PostgreSQL tests start
 # a throwaway cluster with: Debian's postgresql package.
 ensure_postgres() {
   compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && return 0
+  apt_install "the PostgreSQL tests" postgresql
+}
+
+# apt_install WHO PACKAGE: installs Debian's PACKAGE, which WHO needs, when
+# running as root; otherwise says how and exits.
+apt_install() {
   if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null; then
-    log "installing PostgreSQL for the PostgreSQL tests"
-    apt-get update -q && apt-get install -y -q postgresql
+    log "installing $2 for $1"
+    apt-get update -q && apt-get install -y -q "$2"
   else
-    echo "the PostgreSQL tests need the server (Debian: apt-get install postgresql)" >&2
+    echo "$1 need Debian's $2 (apt-get install $2)" >&2
     exit 1
   fi
 }

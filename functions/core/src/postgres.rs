@@ -87,11 +87,6 @@ impl<C: PgClient> PostgresSql<C> {
         self.statements.get()
     }
 
-    /// The client inside.
-    pub fn client(&self) -> &C {
-        &self.client
-    }
-
     fn query(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, StoreError> {
         self.statements.set(self.statements.get() + 1);
         self.client.query(sql, params).map_err(classify)

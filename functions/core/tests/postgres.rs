@@ -48,6 +48,14 @@ fn texts(sql: &dyn Sql, query: &str, params: &[SqlValue]) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// The rows of a two-column text query, as pairs.
+fn pairs(sql: &dyn Sql, query: &str, params: &[SqlValue]) -> BTreeSet<(String, String)> {
+    texts(sql, query, params)
+        .into_iter()
+        .map(|r| (r[0].clone(), r[1].clone()))
+        .collect()
+}
+
 /// One column as both engines describe it: (table, column, type class,
 /// not null, part of the primary key).
 type Column = (String, String, &'static str, bool, bool);
@@ -105,20 +113,17 @@ fn sqlite_schema() -> Schema {
         }
     }
     let named = |kind: &str| -> BTreeSet<(String, String)> {
-        texts(
+        pairs(
             &sql,
             "SELECT name, tbl_name FROM sqlite_schema WHERE type = ? AND sql IS NOT NULL",
             params![kind].as_slice(),
         )
-        .into_iter()
-        .map(|r| (r[0].clone(), r[1].clone()))
-        .collect()
     };
     (columns, named("index"), named("trigger"))
 }
 
 fn postgres_schema(sql: &dyn Sql) -> Schema {
-    let pk: BTreeSet<(String, String)> = texts(
+    let pk: BTreeSet<(String, String)> = pairs(
         sql,
         // information_schema's columns are domains: read as text.
         "SELECT k.table_name::text, k.column_name::text FROM information_schema.table_constraints c \
@@ -126,10 +131,7 @@ fn postgres_schema(sql: &dyn Sql) -> Schema {
          AND k.table_schema = c.table_schema \
          WHERE c.constraint_type = 'PRIMARY KEY' AND c.table_schema = 'public'",
         &[],
-    )
-    .into_iter()
-    .map(|r| (r[0].clone(), r[1].clone()))
-    .collect();
+    );
     let columns = texts(
         sql,
         "SELECT table_name::text, column_name::text, data_type::text, is_nullable::text \
@@ -151,26 +153,20 @@ fn postgres_schema(sql: &dyn Sql) -> Schema {
     .collect();
     // Indexes made by hand, not those behind a primary key or UNIQUE
     // constraint (SQLite's automatic ones have no SQL and are left out too).
-    let indexes = texts(
+    let indexes = pairs(
         sql,
         "SELECT c.relname::text, t.relname::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
          JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace \
          WHERE n.nspname = 'public' \
          AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)",
         &[],
-    )
-    .into_iter()
-    .map(|r| (r[0].clone(), r[1].clone()))
-    .collect();
-    let triggers = texts(
+    );
+    let triggers = pairs(
         sql,
         "SELECT DISTINCT trigger_name::text, event_object_table::text FROM information_schema.triggers \
          WHERE trigger_schema = 'public'",
         &[],
-    )
-    .into_iter()
-    .map(|r| (r[0].clone(), r[1].clone()))
-    .collect();
+    );
     (columns, indexes, triggers)
 }
 

@@ -3,11 +3,7 @@
 //! for tests.
 
 use std::{
-    cell::RefCell,
-    error::Error as StdError,
-    path::{Path, PathBuf},
-    process::Command,
-    sync::OnceLock,
+    cell::RefCell, error::Error as StdError, path::PathBuf, process::Command, sync::OnceLock,
     time::Duration,
 };
 
@@ -163,43 +159,25 @@ impl<'a> FromSql<'a> for Void {
     }
 }
 
+// Column `i` of `row` as a `T`, NULL as `None`.
+fn get<'a, T: FromSql<'a>>(row: &'a Row, i: usize) -> Result<Option<T>, PgFailure> {
+    row.try_get(i).map_err(|e| failure(&e))
+}
+
 fn read(row: &Row, i: usize) -> Result<SqlValue, PgFailure> {
     let ty = row.columns()[i].type_().clone();
-    let bad = |e: postgres::Error| failure(&e);
     let value = match ty {
-        Type::INT2 => row
-            .try_get::<_, Option<i16>>(i)
-            .map_err(bad)?
-            .map(|v| SqlValue::Integer(i64::from(v))),
-        Type::INT4 => row
-            .try_get::<_, Option<i32>>(i)
-            .map_err(bad)?
-            .map(|v| SqlValue::Integer(i64::from(v))),
-        Type::INT8 => row
-            .try_get::<_, Option<i64>>(i)
-            .map_err(bad)?
-            .map(SqlValue::Integer),
-        Type::FLOAT4 => row
-            .try_get::<_, Option<f32>>(i)
-            .map_err(bad)?
-            .map(|v| SqlValue::Real(f64::from(v))),
-        Type::FLOAT8 => row
-            .try_get::<_, Option<f64>>(i)
-            .map_err(bad)?
-            .map(SqlValue::Real),
-        Type::BOOL => row
-            .try_get::<_, Option<bool>>(i)
-            .map_err(bad)?
-            .map(|v| SqlValue::Integer(i64::from(v))),
-        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => row
-            .try_get::<_, Option<String>>(i)
-            .map_err(bad)?
-            .map(SqlValue::Text),
-        Type::BYTEA => row
-            .try_get::<_, Option<Vec<u8>>>(i)
-            .map_err(bad)?
-            .map(SqlValue::Blob),
-        Type::NUMERIC => match row.try_get::<_, Option<Numeric>>(i).map_err(bad)? {
+        Type::INT2 => get::<i16>(row, i)?.map(|v| SqlValue::Integer(v.into())),
+        Type::INT4 => get::<i32>(row, i)?.map(|v| SqlValue::Integer(v.into())),
+        Type::INT8 => get::<i64>(row, i)?.map(SqlValue::Integer),
+        Type::FLOAT4 => get::<f32>(row, i)?.map(|v| SqlValue::Real(v.into())),
+        Type::FLOAT8 => get::<f64>(row, i)?.map(SqlValue::Real),
+        Type::BOOL => get::<bool>(row, i)?.map(|v| SqlValue::Integer(v.into())),
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => {
+            get::<String>(row, i)?.map(SqlValue::Text)
+        }
+        Type::BYTEA => get::<Vec<u8>>(row, i)?.map(SqlValue::Blob),
+        Type::NUMERIC => match get::<Numeric>(row, i)? {
             None => None,
             Some(Numeric(text)) => Some(decimal_value(&text).ok_or_else(|| PgFailure {
                 sqlstate: None,
@@ -207,7 +185,7 @@ fn read(row: &Row, i: usize) -> Result<SqlValue, PgFailure> {
             })?),
         },
         Type::VOID => {
-            row.try_get::<_, Void>(i).map_err(bad)?;
+            row.try_get::<_, Void>(i).map_err(|e| failure(&e))?;
             None
         }
         other => {
@@ -261,7 +239,6 @@ impl PgClient for NativePg {
 /// `postgres` system user, as PostgreSQL refuses root.
 pub struct TestServer {
     port: u16,
-    dir: PathBuf,
 }
 
 const USER: &str = "krug";
@@ -344,17 +321,12 @@ impl TestServer {
             .stderr(std::process::Stdio::null())
             .spawn()
             .map_err(|e| format!("starting the server's watcher: {e}"))?;
-        Ok(TestServer { port, dir })
+        Ok(TestServer { port })
     }
 
     /// The URL of database `db` on this server.
     pub fn url(&self, db: &str) -> String {
         format!("postgres://{USER}@127.0.0.1:{}/{db}", self.port)
-    }
-
-    /// The server's data directory.
-    pub fn data_dir(&self) -> &Path {
-        &self.dir
     }
 
     /// A new, empty database with a unique name; returns its URL.
