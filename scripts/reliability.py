@@ -3,6 +3,7 @@
 
     scripts/reliability.py load  [--step-seconds 20] [--peak-seconds 10]
     scripts/reliability.py soak  [--minutes 30] [--rate R] [--interval 60]
+    scripts/reliability.py stall [--rate R] [--stall-at 30] [--stall-seconds 8] [--after 90]
     scripts/reliability.py fuzz  [--seconds 300]
     scripts/reliability.py summary DIR [--status NAME=EXIT ...]
 
@@ -33,6 +34,12 @@ request expects, a timeout or a broken connection.
   held, when that is lower) for N minutes after a short warm-up: p50/p99 per interval, host RSS start → half time → end
   (flat: the second half grows by no more than 10 % or 16 MiB), database file growth per 1 000 writes (purchases,
   redemptions, webhooks), errors.
+- stall: the mix at the soak's rate while the host is stopped (SIGSTOP)
+  for --stall-seconds and then resumed, as a paused VM or a noisy neighbour
+  would do it. Requests sent into the stall may time out or be shed (503
+  BUSY); the run fails on any error before the stall, any other error class
+  (a 500), or when the host has not recovered (p99 <= 250 ms and no errors
+  in every 5-s interval to the end) within 60 s of resuming.
 - fuzz: the parser fuzz targets (functions/core/tests/parsers.rs and
   fuzz.rs) with PROPTEST_CASES chosen from a calibration run so the whole
   takes about --seconds.
@@ -40,8 +47,8 @@ request expects, a timeout or a broken connection.
   bench-results/; exits non-zero when any suite failed or is missing
   figures it should have written.
 
-With KRUG_RELIABILITY_OUT naming a directory, load, soak and fuzz write
-load.json, soak.json and fuzz.json there.
+With KRUG_RELIABILITY_OUT naming a directory, load, soak, stall and fuzz
+write load.json, soak.json, stall.json and fuzz.json there.
 """
 
 import argparse
@@ -433,6 +440,8 @@ class Stats:
         self.samples = []
         self.writes = 0
         self.lag = []
+        # error class ("timeout", "connection" or the status) → count
+        self.error_classes = {}
 
     def record(self, at, kind, latency, ok, what):
         b = int(at // self.interval)
@@ -445,6 +454,8 @@ class Stats:
         else:
             k[1] += 1
             self.errors[b] = self.errors.get(b, 0) + 1
+            cls = error_class(what)
+            self.error_classes[cls] = self.error_classes.get(cls, 0) + 1
             if len(self.samples) < 10:
                 self.samples.append(f"{kind}: {what}")
 
@@ -453,6 +464,14 @@ class Stats:
 
     def error_count(self):
         return sum(self.errors.values())
+
+
+def error_class(what):
+    """"503" for a status answer, "timeout" or "connection" otherwise."""
+    head = what.split(" ", 1)[0]
+    if head.isdigit():
+        return head
+    return "timeout" if what.startswith("no answer") else "connection"
 
 
 async def fire(pool, kind, expect, req, start, intended, stats):
@@ -616,27 +635,34 @@ def run_load(args):
 
 # ---------------------------------------------------------------- soak
 
+def soak_rate(app, args):
+    """The soak's rate and where it came from: --rate, else half the peak of
+    this run's load step (or the rate it held, when lower), else half a
+    peak measured now."""
+    rate = args.rate
+    source = "--rate"
+    if not rate:
+        prior = os.path.join(out_dir() or "", "load.json")
+        if out_dir() and os.path.exists(prior):
+            with open(prior) as f:
+                load = json.load(f)
+            rate = load.get("peak_rps", 0) / 2
+            source = "half the peak of this run's load step"
+            # Above the rate the open loop held, a soak measures overload.
+            if 0 < load.get("held_rps", 0) < rate:
+                rate = load["held_rps"]
+                source = "the rate the load step held, below half its peak"
+    if not rate:
+        rate = measure_peak(app, 10)["rps"] / 2
+        source = "half the peak measured now"
+    return max(10, round(rate)), source
+
+
 def run_soak(args):
     app = App()
     try:
         app.start()
-        rate = args.rate
-        source = "--rate"
-        if not rate:
-            prior = os.path.join(out_dir() or "", "load.json")
-            if out_dir() and os.path.exists(prior):
-                with open(prior) as f:
-                    load = json.load(f)
-                rate = load.get("peak_rps", 0) / 2
-                source = "half the peak of this run's load step"
-                # Above the rate the open loop held, a soak measures overload.
-                if 0 < load.get("held_rps", 0) < rate:
-                    rate = load["held_rps"]
-                    source = "the rate the load step held, below half its peak"
-        if not rate:
-            rate = measure_peak(app, 10)["rps"] / 2
-            source = "half the peak measured now"
-        rate = max(10, round(rate))
+        rate, source = soak_rate(app, args)
         seconds = args.minutes * 60
         interval = args.interval
         print(f"soak: {args.minutes} min at {rate} req/s ({source}), open loop, p50/p99 per {interval} s, "
@@ -648,18 +674,8 @@ def run_soak(args):
 
         shown = set()
 
-        stalled = [False]
-
         async def tick():
             now = time.monotonic()
-            # A transient stall (a paused VM, a noisy neighbour): the host
-            # is stopped for --stall-seconds while the open loop goes on
-            # sending; afterwards it must work the backlog off and recover.
-            if args.stall_at and t0[0] and not stalled[0] and now - t0[0][2] >= args.stall_at:
-                stalled[0] = True
-                print(f"  stalling the host for {args.stall_seconds} s", flush=True)
-                os.kill(app.host.p.pid, signal.SIGSTOP)
-                asyncio.get_running_loop().call_later(args.stall_seconds, os.kill, app.host.p.pid, signal.SIGCONT)
             rss.append((now, app.rss_kb()))
             # Progress: each interval once its last requests had time to end.
             if t0[0]:
@@ -728,6 +744,89 @@ def run_soak(args):
         app.stop()
 
 
+# ---------------------------------------------------------------- stall
+
+STALL_BUCKET_S = 5
+RECOVERY_LIMIT_S = 60
+
+
+def run_stall(args):
+    """The host stopped for a few seconds under the soak's load, then
+    resumed: it must work off the backlog (answering or shedding it) and be
+    back to normal within RECOVERY_LIMIT_S."""
+    app = App()
+    try:
+        app.start()
+        rate, source = soak_rate(app, args)
+        seconds = args.stall_at + args.stall_seconds + args.after
+        print(f"stall: {rate} req/s ({source}), open loop for {seconds:.0f} s after a {args.warmup} s warm-up; "
+              f"the host is stopped at {args.stall_at:.0f} s for {args.stall_seconds:.0f} s", flush=True)
+        stats = Stats(STALL_BUCKET_S)
+        refresh = qr_refresher(app)
+        t0 = [None]
+        stalled = [False]
+        rss = {}
+
+        async def tick():
+            now = time.monotonic()
+            if t0[0] is not None and not stalled[0] and now - t0[0] >= args.stall_at:
+                stalled[0] = True
+                rss["before_kb"] = app.rss_kb()
+                print(f"  stopping the host for {args.stall_seconds:.0f} s", flush=True)
+                os.kill(app.host.p.pid, signal.SIGSTOP)
+                asyncio.get_running_loop().call_later(args.stall_seconds, os.kill, app.host.p.pid, signal.SIGCONT)
+            if stalled[0]:
+                rss["peak_kb"] = max(rss.get("peak_kb", 0), app.rss_kb())
+            await refresh()
+
+        async def drive():
+            await open_loop(app, rate, args.warmup, Stats(1e9), "warm", on_tick=refresh)
+            t0[0] = time.monotonic()
+            await open_loop(app, rate, seconds, stats, "stall", on_tick=tick)
+
+        asyncio.run(drive())
+        resumed = args.stall_at + args.stall_seconds
+        buckets = []
+        for b in sorted(stats.lat):
+            lat = stats.lat[b]
+            buckets.append({"from_s": b * STALL_BUCKET_S, "sent": len(lat), "p50_ms": ms(pct(lat, 0.5)),
+                            "p99_ms": ms(pct(lat, 0.99)), "errors": stats.errors.get(b, 0)})
+        # Requests sent before the stall had answers long before it, except
+        # those in flight at the moment it began.
+        before = sum(x["errors"] for x in buckets if x["from_s"] + STALL_BUCKET_S <= args.stall_at - 1)
+        bad = [x for x in buckets if x["errors"] or x["p99_ms"] is None or x["p99_ms"] > P99_LIMIT_MS]
+        last_bad = max((x["from_s"] + STALL_BUCKET_S for x in bad), default=0)
+        recovered = not buckets or last_bad < buckets[-1]["from_s"] + STALL_BUCKET_S
+        recovery_s = max(0.0, last_bad - resumed) if recovered else None
+        classes = stats.error_classes
+        unexpected = {k: v for k, v in classes.items() if k not in ("timeout", "503")}
+        tail = [x for x in buckets if x["from_s"] >= last_bad]
+        tail_lat = [v for b, lat in stats.lat.items() if b * STALL_BUCKET_S >= last_bad for v in lat]
+        result = {"rate_rps": rate, "stall_at_s": args.stall_at, "stall_seconds": args.stall_seconds,
+                  "after_s": args.after, "recovered": recovered, "recovery_s": recovery_s,
+                  "recovery_limit_s": RECOVERY_LIMIT_S, "errors_before": before,
+                  "errors": stats.error_count(), "error_classes": classes, "unexpected_errors": unexpected,
+                  "p99_after_ms": ms(pct(tail_lat, 0.99)) if tail else None,
+                  "rss_before_kb": rss.get("before_kb"), "rss_peak_kb": rss.get("peak_kb"), "rss_end_kb": app.rss_kb(),
+                  "buckets": buckets, "error_samples": stats.samples}
+        print("| from s | sent | p50 ms | p99 ms | errors |")
+        print("|---:|---:|---:|---:|---:|")
+        for x in buckets:
+            print(f"| {x['from_s']} | {x['sent']} | {x['p50_ms']} | {x['p99_ms']} | {x['errors']} |")
+        print(f"errors by class: {classes or 'none'}; before the stall: {before}")
+        if recovered:
+            print(f"recovered {recovery_s:.0f} s after the host resumed; p99 from then on {result['p99_after_ms']} ms")
+        else:
+            print("not recovered by the end of the run")
+        for e in stats.samples:
+            print(f"    error: {e}")
+        write_result("stall.json", result)
+        ok = recovered and recovery_s <= RECOVERY_LIMIT_S and not before and not unexpected
+        return 0 if ok else 1
+    finally:
+        app.stop()
+
+
 # ---------------------------------------------------------------- parser fuzz targets
 
 FUZZ_CMD = ["cargo", "test", "--profile", "native", "--all-features", "-p", "krug-core", "--test", "parsers", "--test", "fuzz"]
@@ -791,6 +890,7 @@ SUITES = [
     ("crash", "crash.json", "Crash consistency (kill -9 under load)"),
     ("fuzz", "fuzz.json", "Parser fuzz targets"),
     ("soak", "soak.json", "Soak"),
+    ("stall", "stall.json", "Stall recovery (host stopped under load)"),
     ("load", "load.json", "Load held"),
 ]
 
@@ -822,6 +922,14 @@ def figures(key, d):
         return (f"{num(d.get('minutes'))} min at {num(d.get('rate_rps'))} req/s: RSS {num(d.get('rss_start_kb', 0) / 1024, 1)} → "
                 f"{num(d.get('rss_mid_kb', 0) / 1024, 1)} → {num(d.get('rss_end_kb', 0) / 1024, 1)} MiB, p99 {num(d.get('p99_first_ms'), 1)} → {num(d.get('p99_last_ms'), 1)} ms, "
                 f"{num(d.get('errors'))} errors, {num(d.get('db_kb_per_1000_writes'), 1)} KiB per 1 000 writes")
+    if key == "stall":
+        classes = ", ".join(f"{v} {k}" for k, v in sorted((d.get("error_classes") or {}).items())) or "none"
+        back = (f"recovered {num(d.get('recovery_s'))} s after resuming (limit {num(d.get('recovery_limit_s'))} s)"
+                if d.get("recovered") else "not recovered")
+        return (f"{num(d.get('stall_seconds'))} s stop at {num(d.get('rate_rps'))} req/s: {back}; errors {classes} "
+                f"({num(d.get('errors_before'))} before the stop); p99 afterwards {num(d.get('p99_after_ms'), 1)} ms; "
+                f"RSS {num((d.get('rss_before_kb') or 0) / 1024, 1)} → {num((d.get('rss_peak_kb') or 0) / 1024, 1)} → "
+                f"{num((d.get('rss_end_kb') or 0) / 1024, 1)} MiB")
     if key == "load":
         return (f"{num(d.get('held_rps'))} req/s at p99 ≤ {P99_LIMIT_MS:.0f} ms (p50 {num(d.get('p50_ms'), 1)} ms, "
                 f"p99 {num(d.get('p99_ms'), 1)} ms; closed-loop peak {num(d.get('peak_rps'))} req/s)")
@@ -838,6 +946,9 @@ def bad_figures(key, d):
         return bool(d.get("crashes"))
     if key == "soak":
         return bool(d.get("errors"))
+    if key == "stall":
+        return (not d.get("recovered") or (d.get("recovery_s") or 0) > d.get("recovery_limit_s", RECOVERY_LIMIT_S)
+                or bool(d.get("errors_before")) or bool(d.get("unexpected_errors")))
     if key == "load":
         return not d.get("held_rps")
     return False
@@ -896,8 +1007,12 @@ def main():
     p.add_argument("--rate", type=float, default=0, help="req/s (default: half the peak)")
     p.add_argument("--interval", type=int, default=60, help="seconds per reported interval")
     p.add_argument("--warmup", type=int, default=15, help="seconds sent before the figures start")
-    p.add_argument("--stall-at", type=float, default=0, help="stop the host this many seconds into the soak")
-    p.add_argument("--stall-seconds", type=float, default=5, help="for this long (SIGSTOP, then SIGCONT)")
+    p = sub.add_parser("stall", help="the host stopped under load, then resumed: time to recover")
+    p.add_argument("--rate", type=float, default=0, help="req/s (default: as the soak chooses it)")
+    p.add_argument("--stall-at", type=float, default=30, help="seconds into the run")
+    p.add_argument("--stall-seconds", type=float, default=8)
+    p.add_argument("--after", type=float, default=90, help="seconds sent after the host resumed")
+    p.add_argument("--warmup", type=int, default=15, help="seconds sent before the figures start")
     p = sub.add_parser("fuzz", help="the parser fuzz targets, bounded in time")
     p.add_argument("--seconds", type=int, default=300)
     p = sub.add_parser("summary", help="the table from the JSON files in DIR")
@@ -906,7 +1021,7 @@ def main():
     args = ap.parse_args()
     # Line by line even into a pipe (scripts/reliability tees each suite).
     sys.stdout.reconfigure(line_buffering=True)
-    code = {"load": run_load, "soak": run_soak, "fuzz": run_fuzz, "summary": run_summary}[args.cmd](args)
+    code = {"load": run_load, "soak": run_soak, "stall": run_stall, "fuzz": run_fuzz, "summary": run_summary}[args.cmd](args)
     sys.exit(code)
 
 

@@ -199,7 +199,14 @@ impl<'a> Row<'a> {
 }
 
 /// How long [`immediate`] keeps retrying a busy database before giving up.
-pub const BUSY_BUDGET: Duration = Duration::from_secs(10);
+///
+/// Short on purpose: a write that has waited this long for the lock means
+/// the database is overloaded, and answering 503 + `Retry-After` sheds the
+/// load. Waiting longer only keeps more guests alive whose clients have
+/// given up (Spin does not cancel a guest when its client goes away), and
+/// their retries take the CPU the lock holder needs: a short stall then
+/// never drains.
+pub const BUSY_BUDGET: Duration = Duration::from_secs(3);
 
 /// Turns off SQLite's own busy handler on this connection, so that a
 /// writer that finds the lock taken hears so at once and [`with_busy_retry`]
@@ -246,22 +253,21 @@ where
     }
 }
 
-/// Runs one writing `statement` on its own (no transaction around it),
-/// waiting for the write lock as [`immediate`] does.
+/// Runs one writing `statement` on its own, in a write transaction of its
+/// own, waiting for the write lock as [`immediate`] does.
 ///
-/// A write left to the connection's own busy handler would lose the lock,
-/// again and again, to the writers retrying in [`immediate`] (that handler
-/// tries less often the longer it waits) and could fail after 5 s on a busy
-/// database; this one queues with them.
+/// Left to itself, a lone write in WAL mode reads first and asks for the
+/// lock afterwards; when another writer committed in between it hears
+/// "busy" (a stale snapshot) however often it retries, so under a steady
+/// stream of writers it starved until its budget ran out (a duplicate
+/// webhook's counter did, in the 5 000-delivery storm). Taking the lock
+/// first, as `BEGIN IMMEDIATE` does, queues it with the other writers.
 pub fn write_alone(
     sql: &dyn Sql,
     statement: &str,
     params: &[SqlValue],
 ) -> Result<Rows, StoreError> {
-    if sql.dialect() == Dialect::Sqlite {
-        sql.execute(NO_BUSY_HANDLER, &[])?;
-    }
-    with_busy_retry(|| sql.execute(statement, params))
+    immediate(sql, |tx| tx.execute(statement, params))
 }
 
 /// Retries `op` while it reports [`StoreError::Busy`] for at most
@@ -285,42 +291,73 @@ pub fn with_busy_retry<T>(mut op: impl FnMut() -> Result<T, StoreError>) -> Resu
 /// the write lock, with `jitter` in `0..1000` spreading it by ±25 %.
 ///
 /// SQLite has no queue for its write lock: whoever tries first after a
-/// commit gets it. So the pause shrinks as the wait grows — a newcomer
-/// waits about 2 ms between tries, a writer that has waited 100 ms or more
-/// about 0.25 ms — and the longest waiters, trying most often, usually win
-/// the lock next. (Growing pauses did the opposite: the longer a writer had
-/// waited, the less often it tried, and later writers overtook it, which is
-/// what made the write tail.)
+/// commit gets it. So at normal load the pause shrinks as the wait grows —
+/// a newcomer waits about 2 ms between tries, a writer that has waited
+/// 100 ms about 0.25 ms — and the longest waiters, trying most often,
+/// usually win the lock next. (Growing pauses did the opposite at normal
+/// load: later writers overtook the early ones, which made the write tail.)
+///
+/// Past [`OVERLOAD_AFTER`] the pause grows again, by 1 ms per 10 ms waited,
+/// up to 100 ms (reached 2 s into the wait). A wait that long means overload (a stall, a burst), and
+/// hundreds of writers trying every 0.25 ms would starve the lock holder of
+/// CPU; backing off lets the newest writers, whose clients still wait, go
+/// first while the oldest run out their [`BUSY_BUDGET`].
 pub fn busy_pause(waited: Duration, jitter: u32) -> Duration {
     const LONGEST_US: u64 = 2_000;
     const SHORTEST_US: u64 = 250;
     const FULL_SPEED_AFTER_US: u64 = 100_000;
-    let waited_us = u64::try_from(waited.as_micros())
-        .unwrap_or(u64::MAX)
-        .min(FULL_SPEED_AFTER_US);
-    let base = LONGEST_US - (LONGEST_US - SHORTEST_US) * waited_us / FULL_SPEED_AFTER_US;
+    const BACKED_OFF_US: u64 = 100_000;
+    let waited_us = u64::try_from(waited.as_micros()).unwrap_or(u64::MAX);
+    let overload_us = u64::try_from(OVERLOAD_AFTER.as_micros()).unwrap_or(u64::MAX);
+    let base = if waited_us > overload_us {
+        (SHORTEST_US + (waited_us - overload_us) / 10).min(BACKED_OFF_US)
+    } else {
+        let waited_us = waited_us.min(FULL_SPEED_AFTER_US);
+        LONGEST_US - (LONGEST_US - SHORTEST_US) * waited_us / FULL_SPEED_AFTER_US
+    };
     let spread = 750 + u64::from(jitter.min(999)) / 2;
     Duration::from_micros(base * spread / 1000)
 }
+
+/// How long a writer waits for the lock before [`busy_pause`] treats the
+/// database as overloaded and backs off. At normal load no lock wait comes
+/// near it (the whole request's p99 is tens of milliseconds), and a burst of
+/// a hundred writers on a busy machine stays below it; only a backlog does
+/// not. (At 200 ms, one writer of sixteen senders in a closed loop backed
+/// off, lost every race to the others and ran out its budget.)
+pub const OVERLOAD_AFTER: Duration = Duration::from_secs(1);
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn busy_pauses_shrink_as_the_wait_grows_and_stay_bounded() {
+    fn busy_pauses_shrink_as_the_wait_grows_then_back_off_under_overload() {
         let at = |ms: u64, jitter: u32| busy_pause(Duration::from_millis(ms), jitter);
         // A newcomer waits 1.5–2.5 ms; a long waiter 0.19–0.31 ms.
         assert_eq!(at(0, 0), Duration::from_micros(1_500));
         assert_eq!(at(0, 999), Duration::from_micros(2_498));
         assert_eq!(at(100, 0), Duration::from_micros(187));
-        assert_eq!(at(5_000, 999), at(100, 999));
+        assert_eq!(at(1_000, 999), at(100, 999));
         let mut last = at(0, 500);
         for ms in 1..=120 {
             let p = at(ms, 500);
             assert!(p <= last, "{ms} ms: {p:?} > {last:?}");
             last = p;
         }
+        // Overloaded: the pause grows again, 1 ms per 10 ms, up to 100 ms.
+        assert_eq!(at(1_100, 0), Duration::from_micros(7_687));
+        let mut last = at(1_000, 500);
+        for ms in (1_010..=2_500).step_by(10) {
+            let p = at(ms, 500);
+            assert!(
+                p > last || p == at(5_000, 500),
+                "{ms} ms: {p:?} <= {last:?}"
+            );
+            last = p;
+        }
+        assert_eq!(at(2_000, 0), Duration::from_micros(75_000));
+        assert_eq!(at(60_000, 999), Duration::from_micros(124_900));
         // Jitter never leaves the ±25 % band.
         for j in [0, 1, 500, 999, 5_000] {
             let p = at(50, j).as_micros();

@@ -35,10 +35,11 @@ use std::cell::Cell;
 use crate::ports::{Dialect, Rows, Sql, SqlValue, StoreError};
 
 /// Taken by every write transaction right after `BEGIN`: the writers' lock,
-/// with a lock timeout local to the transaction. The key is arbitrary but
+/// with a lock timeout local to the transaction (the same 3 s a writer
+/// waits on SQLite, [`crate::db::BUSY_BUDGET`]). The key is arbitrary but
 /// fixed; nothing else in the database may use it.
 pub const WRITE_LOCK: &str =
-    "SELECT set_config('lock_timeout', '10000ms', true), pg_advisory_xact_lock(4242424242)";
+    "SELECT set_config('lock_timeout', '3000ms', true), pg_advisory_xact_lock(4242424242)";
 
 /// How a PostgreSQL statement failed, as the server or driver reported it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -150,7 +150,13 @@ impl ApiError {
                 Self::rate_limited(err.code(), message, retry_after_secs)
             }
             ErrorClass::PayloadTooLarge => Self::new(413, err.code(), message),
-            ErrorClass::Unavailable => Self::unavailable(err.code(), message.clone(), message),
+            // A dependency down or the database overloaded: either passes,
+            // so say when to try again rather than leave clients guessing.
+            ErrorClass::Unavailable => {
+                let mut e = Self::unavailable(err.code(), message.clone(), message);
+                e.retry_after = Some(1);
+                e
+            }
             ErrorClass::Unknown => Self::internal(error_chain(err)),
         }
     }
@@ -271,6 +277,10 @@ mod tests {
             retry_after_secs: 42,
         }));
         assert_eq!(limited.retry_after, Some(42));
+        // An overloaded database sheds load with a hint when to come back.
+        let busy = ApiError::from(StoreError::Busy);
+        assert_eq!((busy.status(), busy.retry_after), (503, Some(1)));
+        assert_eq!(busy.body()["error"]["code"], "BUSY");
         let internal = ApiError::from(StoreError::Other("disk on fire".into()));
         assert_eq!(internal.status(), 500);
         assert_eq!(internal.body()["error"]["message"], "internal error");

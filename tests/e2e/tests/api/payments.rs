@@ -667,14 +667,28 @@ fn five_thousand_shuffled_deliveries_with_thirty_percent_duplicates_keep_the_led
                     let Some(raw) = queue.lock().unwrap().pop() else {
                         break;
                     };
-                    let r = client
-                        .post("/webhooks/payments/generic")
-                        .header(
-                            "krug-signature",
-                            &signature::sign(SECRET, krug_e2e::unix_now(), raw.as_bytes()),
-                        )
-                        .raw_json(raw)
-                        .send();
+                    // A delivery shed under load (503 BUSY, Retry-After) is
+                    // sent again later, as providers redeliver a non-2xx.
+                    let mut r;
+                    let mut sheds = 0;
+                    loop {
+                        r = client
+                            .post("/webhooks/payments/generic")
+                            .header(
+                                "krug-signature",
+                                &signature::sign(SECRET, krug_e2e::unix_now(), raw.as_bytes()),
+                            )
+                            .raw_json(raw.clone())
+                            .send();
+                        if r.status != 503 || sheds == 10 {
+                            break;
+                        }
+                        assert_eq!(r.json()["error"]["code"], "BUSY", "{}", r.text());
+                        let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
+                        sheds += 1;
+                        *seen.entry("shed, sent again".into()).or_default() += 1;
+                        thread::sleep(std::time::Duration::from_secs(wait));
+                    }
                     let status = if r.status == 200 {
                         r.json()["status"].as_str().unwrap().to_string()
                     } else {
@@ -692,6 +706,8 @@ fn five_thousand_shuffled_deliveries_with_thirty_percent_duplicates_keep_the_led
             *total.entry(k).or_default() += v;
         }
     }
+    // Shed deliveries are rare and reported, not counted as outcomes.
+    eprintln!("storm outcomes: {total:?}");
     assert_eq!(total.get("processed"), Some(&3_500), "{total:?}");
     assert_eq!(total.get("duplicate"), Some(&1_500), "{total:?}");
     assert_eq!(app.count("SELECT COUNT(*) FROM purchases"), 3_500);
