@@ -4,34 +4,208 @@ use std::cell::{Cell, OnceCell};
 
 use chrono::{DateTime, Utc};
 use krug_core::ports::{
-    Clock, Http, HttpError, KeyValue, OutboundRequest, OutboundResponse, Random, Rows, Sql,
-    SqlValue, StoreError, Variables,
+    Clock, Dialect, Http, HttpError, KeyValue, OutboundRequest, OutboundResponse, Random, Rows,
+    Sql, SqlValue, StoreError, Variables,
 };
-use spin_sdk::{key_value, sqlite3};
+use krug_core::postgres::{classify, decimal_value, PgClient, PgFailure, PostgresSql};
+use spin_sdk::{key_value, pg4, sqlite3};
 
-/// SQLite `default`, opened on first use so routes that never touch SQL pay
-/// nothing. One connection per request instance, as Spin gives each guest
-/// `open` its own connection. It counts the statements it sends (and how
-/// many came back "busy") for the access log.
+/// The app's database, opened on first use so routes that never touch SQL
+/// pay nothing: SQLite `default` (one connection per request instance, as
+/// Spin gives each guest `open` its own), or PostgreSQL when the variable
+/// `database` is `postgres` (at `postgres_url`, through Spin's PostgreSQL
+/// interface and [`PostgresSql`]). It counts the statements it sends (and
+/// how many came back "busy") for the access log.
 #[derive(Default)]
 pub struct SpinSql {
-    conn: OnceCell<sqlite3::Connection>,
+    backend: OnceCell<Backend>,
     statements: Cell<u32>,
     busy: Cell<u32>,
 }
 
+enum Backend {
+    Sqlite(sqlite3::Connection),
+    Postgres(PostgresSql<SpinPg>),
+}
+
+/// Which database the app runs on, from the variable `database`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseKind {
+    /// SQLite `default` (the variable is empty or `sqlite`).
+    Sqlite,
+    /// PostgreSQL at `postgres_url`.
+    Postgres,
+}
+
+impl DatabaseKind {
+    /// Reads the setting; anything but `sqlite`, `postgres` or empty is a
+    /// deployment error.
+    pub fn parse(value: &str) -> Result<Self, StoreError> {
+        match value.trim() {
+            "" | "sqlite" => Ok(Self::Sqlite),
+            "postgres" => Ok(Self::Postgres),
+            other => Err(StoreError::Other(format!(
+                "variable database is {other:?}: expected sqlite or postgres"
+            ))),
+        }
+    }
+}
+
 impl SpinSql {
     /// Statements sent so far, and how many of them found the database busy.
+    /// On PostgreSQL these are the statements the server received (each
+    /// `BEGIN`, writers' lock and `COMMIT` counts).
     pub(crate) fn counts(&self) -> (u32, u32) {
-        (self.statements.get(), self.busy.get())
+        let statements = match self.backend.get() {
+            Some(Backend::Postgres(pg)) => u32::try_from(pg.statements()).unwrap_or(u32::MAX),
+            _ => self.statements.get(),
+        };
+        (statements, self.busy.get())
     }
 
-    fn conn(&self) -> Result<&sqlite3::Connection, StoreError> {
-        if let Some(conn) = self.conn.get() {
-            return Ok(conn);
+    fn backend(&self) -> Result<&Backend, StoreError> {
+        if let Some(backend) = self.backend.get() {
+            return Ok(backend);
         }
-        let conn = sqlite3::Connection::open_default().map_err(map_sql_error)?;
-        Ok(self.conn.get_or_init(|| conn))
+        let kind = DatabaseKind::parse(&spin_sdk::variables::get("database").unwrap_or_default())?;
+        let backend = match kind {
+            DatabaseKind::Sqlite => {
+                Backend::Sqlite(sqlite3::Connection::open_default().map_err(map_sql_error)?)
+            }
+            DatabaseKind::Postgres => Backend::Postgres(PostgresSql::new(SpinPg::open()?)),
+        };
+        Ok(self.backend.get_or_init(|| backend))
+    }
+
+    fn sqlite_execute(
+        &self,
+        conn: &sqlite3::Connection,
+        sql: &str,
+        params: &[SqlValue],
+    ) -> Result<Rows, StoreError> {
+        let params: Vec<sqlite3::Value> = params.iter().map(to_spin).collect();
+        self.statements.set(self.statements.get().saturating_add(1));
+        let result = conn.execute(sql, &params).map_err(map_sql_error)?;
+        Ok(Rows {
+            columns: result.columns,
+            rows: result
+                .rows
+                .into_iter()
+                .map(|row| row.values.into_iter().map(from_spin).collect())
+                .collect(),
+        })
+    }
+}
+
+/// Spin's PostgreSQL connection as core's [`PgClient`].
+pub struct SpinPg {
+    conn: pg4::Connection,
+}
+
+impl SpinPg {
+    /// Connects to `postgres_url`, ending any transaction a previous guest
+    /// left open on the pooled connection.
+    ///
+    /// Spin pools PostgreSQL connections per address and hands one back to
+    /// the pool as the guest left it; a guest that trapped between `BEGIN`
+    /// and `COMMIT` would leave its writes pending and the writers' lock
+    /// held for whoever gets the connection next.
+    fn open() -> Result<Self, StoreError> {
+        let url = spin_sdk::variables::get("postgres_url")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .ok_or_else(|| {
+                StoreError::Other("variable database is postgres but postgres_url is empty".into())
+            })?;
+        let conn = pg4::Connection::open(&url).map_err(|e| classify(pg_failure(e)))?;
+        conn.execute("ROLLBACK", &[])
+            .map_err(|e| classify(pg_failure(e)))?;
+        Ok(Self { conn })
+    }
+}
+
+fn to_pg(value: &SqlValue) -> pg4::ParameterValue {
+    match value {
+        SqlValue::Null => pg4::ParameterValue::DbNull,
+        SqlValue::Integer(i) => pg4::ParameterValue::Int64(*i),
+        SqlValue::Real(f) => pg4::ParameterValue::Floating64(*f),
+        SqlValue::Text(s) => pg4::ParameterValue::Str(s.clone()),
+        SqlValue::Blob(b) => pg4::ParameterValue::Binary(b.clone()),
+    }
+}
+
+// Results in SQLite's storage classes, which is what core reads.
+fn from_pg(value: pg4::DbValue) -> Result<SqlValue, PgFailure> {
+    Ok(match value {
+        pg4::DbValue::DbNull => SqlValue::Null,
+        pg4::DbValue::Boolean(b) => SqlValue::Integer(i64::from(b)),
+        pg4::DbValue::Int8(i) => SqlValue::Integer(i64::from(i)),
+        pg4::DbValue::Int16(i) => SqlValue::Integer(i64::from(i)),
+        pg4::DbValue::Int32(i) => SqlValue::Integer(i64::from(i)),
+        pg4::DbValue::Int64(i) => SqlValue::Integer(i),
+        pg4::DbValue::Floating32(f) => SqlValue::Real(f64::from(f)),
+        pg4::DbValue::Floating64(f) => SqlValue::Real(f),
+        pg4::DbValue::Str(s) | pg4::DbValue::Uuid(s) => SqlValue::Text(s),
+        pg4::DbValue::Binary(b) => SqlValue::Blob(b),
+        pg4::DbValue::Decimal(d) => decimal_value(&d).ok_or_else(|| PgFailure {
+            sqlstate: None,
+            message: format!("numeric {d:?} is not a number"),
+        })?,
+        other => {
+            return Err(PgFailure {
+                sqlstate: None,
+                message: format!("a column of a type core does not read: {other:?}"),
+            })
+        }
+    })
+}
+
+fn pg_failure(e: pg4::PgError) -> PgFailure {
+    match e {
+        pg4::PgError::QueryFailed(pg4::QueryError::DbError(db)) => PgFailure {
+            sqlstate: Some(db.code),
+            message: db.message,
+        },
+        pg4::PgError::QueryFailed(pg4::QueryError::Text(message)) => PgFailure {
+            sqlstate: None,
+            message,
+        },
+        pg4::PgError::ConnectionFailed(m) => PgFailure {
+            sqlstate: None,
+            message: format!("connection failed: {m}"),
+        },
+        pg4::PgError::BadParameter(m) => PgFailure {
+            sqlstate: None,
+            message: format!("bad parameter: {m}"),
+        },
+        pg4::PgError::ValueConversionFailed(m) => PgFailure {
+            sqlstate: None,
+            message: format!("value conversion failed: {m}"),
+        },
+        pg4::PgError::Other(m) => PgFailure {
+            sqlstate: None,
+            message: m,
+        },
+    }
+}
+
+impl PgClient for SpinPg {
+    fn query(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, PgFailure> {
+        let params: Vec<_> = params.iter().map(to_pg).collect();
+        let set = self.conn.query(sql, &params).map_err(pg_failure)?;
+        Ok(Rows {
+            columns: set.columns.into_iter().map(|c| c.name).collect(),
+            rows: set
+                .rows
+                .into_iter()
+                .map(|row| row.into_iter().map(from_pg).collect())
+                .collect::<Result<_, _>>()?,
+        })
+    }
+
+    fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<u64, PgFailure> {
+        let params: Vec<_> = params.iter().map(to_pg).collect();
+        self.conn.execute(sql, &params).map_err(pg_failure)
     }
 }
 
@@ -77,28 +251,34 @@ fn classify_sqlite_message(msg: String) -> StoreError {
 
 impl Sql for SpinSql {
     fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, StoreError> {
-        let params: Vec<sqlite3::Value> = params.iter().map(to_spin).collect();
-        let conn = self.conn()?;
-        self.statements.set(self.statements.get().saturating_add(1));
-        let result = conn.execute(sql, &params).map_err(|e| {
-            let e = map_sql_error(e);
-            if matches!(e, StoreError::Busy) {
-                self.busy.set(self.busy.get().saturating_add(1));
-            }
-            e
-        })?;
-        Ok(Rows {
-            columns: result.columns,
-            rows: result
-                .rows
-                .into_iter()
-                .map(|row| row.values.into_iter().map(from_spin).collect())
-                .collect(),
-        })
+        let result = match self.backend()? {
+            Backend::Sqlite(conn) => self.sqlite_execute(conn, sql, params),
+            Backend::Postgres(pg) => pg.execute(sql, params),
+        };
+        if matches!(result, Err(StoreError::Busy)) {
+            self.busy.set(self.busy.get().saturating_add(1));
+        }
+        result
     }
 
     fn changes(&self) -> Result<u64, StoreError> {
-        Ok(self.conn()?.changes())
+        match self.backend()? {
+            Backend::Sqlite(conn) => Ok(conn.changes()),
+            Backend::Postgres(pg) => pg.changes(),
+        }
+    }
+
+    fn dialect(&self) -> Dialect {
+        match self.backend.get() {
+            Some(Backend::Postgres(_)) => Dialect::Postgres,
+            Some(Backend::Sqlite(_)) => Dialect::Sqlite,
+            // Core asks before its first statement: open now (a failure
+            // to open surfaces again on that statement).
+            None => match self.backend() {
+                Ok(Backend::Postgres(_)) => Dialect::Postgres,
+                _ => Dialect::Sqlite,
+            },
+        }
     }
 }
 
