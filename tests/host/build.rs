@@ -41,6 +41,7 @@ fn main() {
     let _ = fs::remove_dir_all(&wit);
     fs::create_dir_all(wit.join("deps/spin")).expect("mkdir");
     fs::create_dir_all(wit.join("deps/spin-sqlite")).expect("mkdir");
+    fs::create_dir_all(wit.join("deps/spin-postgres")).expect("mkdir");
 
     // fermyon:spin@2.0.0: only the interfaces we implement, in one file.
     let mut spin = String::from("package fermyon:spin@2.0.0;\n");
@@ -52,6 +53,9 @@ fn main() {
     fs::write(wit.join("deps/spin/spin.wit"), spin).expect("write spin.wit");
     let sqlite = fs::read_to_string(deps.join("spin-sqlite@3.0.0/sqlite.wit")).expect("sqlite wit");
     fs::write(wit.join("deps/spin-sqlite/sqlite.wit"), sqlite).expect("write sqlite.wit");
+    let postgres =
+        fs::read_to_string(deps.join("spin-postgres@4.0.0/postgres.wit")).expect("postgres wit");
+    fs::write(wit.join("deps/spin-postgres/postgres.wit"), postgres).expect("write postgres.wit");
 
     // The cron world is the project's own (wit/cron.wit).
     let cron = fs::read_to_string(manifest_dir.join("../../wit/cron.wit")).expect("wit/cron.wit");
@@ -68,7 +72,8 @@ fn main() {
          world spin-imports {\n  \
            import fermyon:spin/key-value@2.0.0;\n  \
            import fermyon:spin/variables@2.0.0;\n  \
-           import spin:sqlite/sqlite@3.0.0;\n\
+           import spin:sqlite/sqlite@3.0.0;\n  \
+           import spin:postgres/postgres@4.0.0;\n\
          }\n",
     )
     .expect("write host.wit");
@@ -79,10 +84,14 @@ fn main() {
             world: \"krug:host/spin-imports\",\n    \
             with: {{\n        \
                 \"fermyon:spin/key-value.store\": crate::stores::KvHandle,\n        \
-                \"spin:sqlite/sqlite.connection\": crate::stores::SqlHandle,\n    \
+                \"spin:sqlite/sqlite.connection\": crate::stores::SqlHandle,\n        \
+                \"spin:postgres/postgres.connection\": crate::pg::PgHandle,\n    \
             }},\n    \
             imports: {{\n        \
                 \"spin:sqlite/sqlite.[method]connection.execute\": async | trappable,\n        \
+                \"spin:postgres/postgres.[static]connection.open\": async | trappable,\n        \
+                \"spin:postgres/postgres.[method]connection.query\": async | trappable,\n        \
+                \"spin:postgres/postgres.[method]connection.execute\": async | trappable,\n        \
                 default: trappable,\n    \
             }},\n\
         }});\n",

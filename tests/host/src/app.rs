@@ -139,7 +139,8 @@ fn readable_link_error(id: &str, e: impl Into<anyhow::Error>) -> anyhow::Error {
     let e: anyhow::Error = e.into();
     anyhow!(
         "component {id:?} cannot run on this host: {e:#}. The host provides WASI 0.2, wasi:http, \
-         fermyon:spin/key-value@2.0.0, fermyon:spin/variables@2.0.0 and spin:sqlite/sqlite@3.0.0"
+         fermyon:spin/key-value@2.0.0, fermyon:spin/variables@2.0.0, spin:sqlite/sqlite@3.0.0 and \
+         spin:postgres/postgres@4.0.0"
     )
 }
 

@@ -12,10 +12,13 @@
 //!   connection per guest `open`, no busy timeout), `fermyon:spin/variables@2.0.0`,
 //!   WASI 0.2 and `wasi:http` (outbound requests checked against the
 //!   allow-list before any connection is made);
+//! - `spin:postgres/postgres@4.0.0` on tokio-postgres, with Spin 4's
+//!   allow-list check, per-address pools, strict binding, type mapping and
+//!   error variants (see `pg.rs` for the details and the one difference);
 //! - the `fermyon:spin-cron@2.0.0` cron trigger, plus [`Host::fire_cron`].
 //!
-//! It does not implement Spin's other interfaces (Redis, MQTT, Postgres,
-//! MySQL, LLM, `wasi:keyvalue`, `wasi:config`), private routes, service
+//! It does not implement Spin's other interfaces (Redis, MQTT, older
+//! PostgreSQL versions, MySQL, LLM, `wasi:keyvalue`, `wasi:config`), private routes, service
 //! chaining or runtime config files; a component importing an interface the
 //! host lacks is refused at start with a message naming it. Tests may shift
 //! the guests' wall clock with [`Host::advance_clock`]. Production runs on
@@ -25,6 +28,7 @@ mod app;
 mod cron;
 mod manifest;
 mod outbound;
+mod pg;
 mod routes;
 mod server;
 mod state;

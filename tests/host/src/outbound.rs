@@ -2,7 +2,7 @@
 //! `scheme://host[:port]` after template expansion; `*` may stand for the
 //! scheme, the port, the whole host, or a leading subdomain (`*.example.com`).
 //! Like Spin, an entry with a path is refused at start-up, and a missing port
-//! means the scheme's default.
+//! means the scheme's default (80, 443, and 5432 for `postgres`).
 
 use anyhow::{bail, Result};
 
@@ -25,6 +25,7 @@ fn default_port(scheme: &str) -> Option<u16> {
     match scheme {
         "http" => Some(80),
         "https" => Some(443),
+        "postgres" => Some(5432),
         _ => None,
     }
 }
@@ -129,6 +130,16 @@ impl AllowList {
         let host = host.trim_start_matches('[').trim_end_matches(']');
         self.0.iter().any(|a| a.allows(scheme, host, port))
     }
+
+    /// Whether `scheme://host:port` may be reached; without a port, the
+    /// scheme's default (none known: refused).
+    pub fn allows_host(&self, scheme: &str, host: &str, port: Option<u16>) -> bool {
+        let Some(port) = port.or_else(|| default_port(scheme)) else {
+            return false;
+        };
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        self.0.iter().any(|a| a.allows(scheme, host, port))
+    }
 }
 
 #[cfg(test)]
@@ -174,6 +185,19 @@ mod tests {
         assert!(AllowedHost::parse("redis://host").is_err());
         assert!(AllowedHost::parse("http://host:notaport").is_err());
         assert!(AllowedHost::parse("http://127.0.0.1:5000/").is_ok());
+    }
+
+    #[test]
+    fn postgres_defaults_to_port_5432() {
+        let l = list(&["postgres://db.local", "postgres://127.0.0.1:6543"]);
+        assert!(l.allows_host("postgres", "db.local", None));
+        assert!(l.allows_host("postgres", "db.local", Some(5432)));
+        assert!(!l.allows_host("postgres", "db.local", Some(5433)));
+        assert!(l.allows_host("postgres", "127.0.0.1", Some(6543)));
+        assert!(!l.allows_host("postgres", "127.0.0.1", None));
+        assert!(!l.allows_host("https", "db.local", None));
+        let any = list(&["*://db.local:*"]);
+        assert!(any.allows_host("postgres", "db.local", Some(1)));
     }
 
     #[test]

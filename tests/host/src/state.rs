@@ -7,7 +7,7 @@ use std::{
         atomic::{AtomicI64, Ordering},
         Arc,
     },
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 use rusqlite::Connection;
@@ -16,8 +16,12 @@ use wasmtime_wasi::{HostWallClock, WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 use crate::{
-    bindings::{fermyon::spin::key_value, fermyon::spin::variables, spin::sqlite::sqlite},
+    bindings::{
+        fermyon::spin::key_value, fermyon::spin::variables, spin::postgres::postgres,
+        spin::sqlite::sqlite,
+    },
     outbound::AllowList,
+    pg::{self, PgHandle},
     stores::{self, KvHandle, SqlHandle, SqlStats, Stores},
 };
 
@@ -107,6 +111,8 @@ pub struct State {
     env: Arc<ComponentEnv>,
     stores: Arc<Stores>,
     sql_stats: Arc<SqlStats>,
+    // PostgreSQL handles this instance holds open (Spin caps them).
+    pg_open: usize,
 }
 
 impl State {
@@ -125,6 +131,7 @@ impl State {
             env,
             stores,
             sql_stats: Arc::default(),
+            pg_open: 0,
         }
     }
 
@@ -339,6 +346,83 @@ impl sqlite::HostConnection for State {
 
     fn drop(&mut self, conn: Resource<SqlHandle>) -> wasmtime::Result<()> {
         self.table.delete(conn)?;
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------- postgres
+
+impl postgres::Host for State {}
+
+impl State {
+    fn record_pg(&self, started: Instant) {
+        let took = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.sql_stats.record(took, false, false);
+    }
+}
+
+impl postgres::HostConnection for State {
+    async fn open(
+        &mut self,
+        address: String,
+    ) -> wasmtime::Result<Result<Resource<PgHandle>, postgres::Error>> {
+        if let Err(e) = pg::check_address(&self.env.allow, &address) {
+            eprintln!(
+                "{}",
+                serde_json::json!({
+                    "level": "warn",
+                    "host": "postgres",
+                    "component": self.env.id,
+                    "denied": format!("{e:?}"),
+                    "reason": "not in allowed_outbound_hosts",
+                })
+            );
+            return Ok(Err(e));
+        }
+        let handle = match self.stores.pg.connect(&self.env.id, &address).await {
+            Ok(h) => h,
+            Err(e) => return Ok(Err(e)),
+        };
+        // Like Spin, the connection is taken first and given back when the
+        // instance already holds as many handles as it may.
+        if self.pg_open >= pg::HANDLES_PER_INSTANCE {
+            return Ok(Err(postgres::Error::ConnectionFailed(
+                "too many connections".into(),
+            )));
+        }
+        self.pg_open += 1;
+        Ok(Ok(self.table.push(handle)?))
+    }
+
+    async fn query(
+        &mut self,
+        conn: Resource<PgHandle>,
+        statement: String,
+        params: Vec<postgres::ParameterValue>,
+    ) -> wasmtime::Result<Result<postgres::RowSet, postgres::Error>> {
+        let client = self.table.get(&conn)?.client();
+        let started = Instant::now();
+        let result = pg::query(&client, &statement, &params).await;
+        self.record_pg(started);
+        Ok(result)
+    }
+
+    async fn execute(
+        &mut self,
+        conn: Resource<PgHandle>,
+        statement: String,
+        params: Vec<postgres::ParameterValue>,
+    ) -> wasmtime::Result<Result<u64, postgres::Error>> {
+        let client = self.table.get(&conn)?.client();
+        let started = Instant::now();
+        let result = pg::execute(&client, &statement, &params).await;
+        self.record_pg(started);
+        Ok(result)
+    }
+
+    fn drop(&mut self, conn: Resource<PgHandle>) -> wasmtime::Result<()> {
+        self.table.delete(conn)?;
+        self.pg_open = self.pg_open.saturating_sub(1);
         Ok(())
     }
 }

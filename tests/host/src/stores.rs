@@ -33,14 +33,16 @@ pub struct SqlHandle {
     pub(crate) conn: Arc<Mutex<Option<Connection>>>,
 }
 
-/// What one instance's SQLite use cost, for the per-request stats line.
+/// What one instance's SQL cost, for the per-request stats line (SQLite
+/// and PostgreSQL statements alike).
 #[derive(Debug, Default)]
 pub struct SqlStats {
     /// Statements executed.
     pub statements: AtomicU32,
     /// Of those, how many failed with "database is locked".
     pub busy: AtomicU32,
-    /// Time inside SQLite (opening included), in microseconds.
+    /// Time inside SQLite or waiting for PostgreSQL (opening included), in
+    /// microseconds.
     pub sql_us: AtomicU64,
     /// Time of the first statement on a fresh connection (open, schema
     /// parse, the statement), in microseconds.
@@ -48,7 +50,7 @@ pub struct SqlStats {
 }
 
 impl SqlStats {
-    fn record(&self, took_us: u64, first: bool, busy: bool) {
+    pub(crate) fn record(&self, took_us: u64, first: bool, busy: bool) {
         self.statements.fetch_add(1, Ordering::Relaxed);
         self.sql_us.fetch_add(took_us, Ordering::Relaxed);
         if first {
@@ -64,6 +66,8 @@ impl SqlStats {
 pub struct Stores {
     kv: Mutex<Connection>,
     sqlite_path: PathBuf,
+    /// PostgreSQL connection pools, per component and address.
+    pub(crate) pg: crate::pg::Pools,
 }
 
 impl Stores {
@@ -82,6 +86,7 @@ impl Stores {
         Ok(Self {
             kv: Mutex::new(kv),
             sqlite_path: state_dir.join("sqlite_db.db"),
+            pg: crate::pg::Pools::default(),
         })
     }
 
