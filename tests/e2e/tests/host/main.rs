@@ -399,3 +399,595 @@ fn a_missing_component_file_is_named_at_start() {
     let err = start_single("missing.wasm");
     assert!(err.contains("missing.wasm"), "{err}");
 }
+
+// ---------------------------------------------------------------- postgres
+//
+// The `pg` component (route `/pg/...`) may reach `postgres://{{ pg_host }}`;
+// it runs the JSON script it is posted (see the probe's `pg.rs`) and answers
+// each step's result. These run against the test process's PostgreSQL.
+
+use krug_core::native::TestServer;
+use serde_json::json;
+
+struct PgProbe {
+    probe: Probe,
+    /// A fresh database's URL, which the `pg` component may open.
+    url: String,
+}
+
+fn pg_probe() -> PgProbe {
+    let url = TestServer::shared().fresh_database();
+    let host_port = url
+        .split('@')
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .expect("URL has user@host:port/db")
+        .to_string();
+    let probe = probe_with(&[("pg_host", &host_port)]);
+    PgProbe { probe, url }
+}
+
+fn pg_script(p: &Probe, path: &str, script: Value) -> Value {
+    let resp = p.client.post(path).json(&script).send();
+    assert_eq!(resp.status, 200, "{path}: {}", resp.text());
+    resp.json()
+}
+
+// Opens `url` once and runs `steps` on it; each step's result.
+fn pg_steps(p: &PgProbe, steps: Value) -> Vec<Value> {
+    let answer = pg_script(
+        &p.probe,
+        "/pg/run",
+        json!({ "open": [p.url], "steps": steps }),
+    );
+    answer["results"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no results: {answer}"))
+        .clone()
+}
+
+fn q(sql: &str, params: Value) -> Value {
+    json!({ "query": sql, "params": params })
+}
+
+fn ex(sql: &str, params: Value) -> Value {
+    json!({ "execute": sql, "params": params })
+}
+
+// The one value of a one-row, one-column result, with its column's type.
+fn single(result: &Value) -> (String, Value) {
+    assert!(result.get("error").is_none(), "{result}");
+    assert_eq!(result["rows"].as_array().map(Vec::len), Some(1), "{result}");
+    (
+        result["columns"][0]["type"].as_str().unwrap().to_string(),
+        result["rows"][0][0].clone(),
+    )
+}
+
+fn count(result: &Value) -> i64 {
+    single(result).1["int64"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{result}"))
+}
+
+#[test]
+fn pg_values_of_every_supported_class_round_trip() {
+    let p = pg_probe();
+    // (parameter, cast, column type, value read back)
+    let cases = [
+        (
+            json!({"bool": true}),
+            "bool",
+            "boolean",
+            json!({"bool": true}),
+        ),
+        (json!({"int16": -7}), "int2", "int16", json!({"int16": -7})),
+        (
+            json!({"int32": 70000}),
+            "int4",
+            "int32",
+            json!({"int32": 70000}),
+        ),
+        (
+            json!({"int64": 1_i64 << 40}),
+            "int8",
+            "int64",
+            json!({"int64": 1_i64 << 40}),
+        ),
+        (
+            json!({"float32": 1.5}),
+            "float4",
+            "floating32",
+            json!({"float32": 1.5}),
+        ),
+        (
+            json!({"float64": 2.25}),
+            "float8",
+            "floating64",
+            json!({"float64": 2.25}),
+        ),
+        (
+            json!({"str": "héllo"}),
+            "text",
+            "str",
+            json!({"str": "héllo"}),
+        ),
+        (
+            json!({"str": "v"}),
+            "varchar(5)",
+            "str",
+            json!({"str": "v"}),
+        ),
+        (
+            json!({"str": "ab"}),
+            "char(3)",
+            "str",
+            json!({"str": "ab "}),
+        ),
+        (
+            json!({"binary": [0, 1, 255]}),
+            "bytea",
+            "binary",
+            json!({"binary": [0, 1, 255]}),
+        ),
+        (
+            json!({"decimal": "12.340"}),
+            "numeric",
+            "decimal",
+            json!({"decimal": "12.340"}),
+        ),
+        (
+            json!({"decimal": "-0.5"}),
+            "numeric(6,3)",
+            "decimal",
+            json!({"decimal": "-0.500"}),
+        ),
+        (
+            json!({"date": [2024, 2, 29]}),
+            "date",
+            "date",
+            json!({"date": [2024, 2, 29]}),
+        ),
+        (
+            json!({"time": [13, 45, 30, 123_456_000]}),
+            "time",
+            "time",
+            json!({"time": [13, 45, 30, 123_456_000]}),
+        ),
+        (
+            json!({"datetime": [2024, 2, 29, 13, 45, 30, 0]}),
+            "timestamp",
+            "datetime",
+            json!({"datetime": [2024, 2, 29, 13, 45, 30, 0]}),
+        ),
+        (
+            json!({"uuid": "0190b4a4-7c1e-7cc2-9f0a-2d0b6a3f4e11"}),
+            "uuid",
+            "uuid",
+            json!({"uuid": "0190b4a4-7c1e-7cc2-9f0a-2d0b6a3f4e11"}),
+        ),
+        (
+            json!({"jsonb": {"a": [1, 2]}}),
+            "jsonb",
+            "jsonb",
+            json!({"jsonb": {"a": [1, 2]}}),
+        ),
+        (
+            json!({"array-int32": [1, null, 3]}),
+            "int4[]",
+            "array-int32",
+            json!({"array-int32": [1, null, 3]}),
+        ),
+        (
+            json!({"array-int64": [5_000_000_000_i64]}),
+            "int8[]",
+            "array-int64",
+            json!({"array-int64": [5_000_000_000_i64]}),
+        ),
+        (
+            json!({"array-str": ["a", null]}),
+            "text[]",
+            "array-str",
+            json!({"array-str": ["a", null]}),
+        ),
+        (
+            json!({"array-decimal": ["1.5", null]}),
+            "numeric[]",
+            "array-decimal",
+            json!({"array-decimal": ["1.5", null]}),
+        ),
+        (
+            json!({"range-int32": [[1, "inclusive"], [5, "exclusive"]]}),
+            "int4range",
+            "range-int32",
+            json!({"range-int32": [[1, "inclusive"], [5, "exclusive"]]}),
+        ),
+        (
+            json!({"range-int64": [null, [9, "exclusive"]]}),
+            "int8range",
+            "range-int64",
+            json!({"range-int64": [null, [9, "exclusive"]]}),
+        ),
+        (
+            json!({"range-decimal": [["1.5", "inclusive"], ["2.5", "inclusive"]]}),
+            "numrange",
+            "range-decimal",
+            json!({"range-decimal": [["1.5", "inclusive"], ["2.5", "inclusive"]]}),
+        ),
+        (
+            json!({"interval": [1_500_000, 2, 3]}),
+            "interval",
+            "interval",
+            json!({"interval": [1_500_000, 2, 3]}),
+        ),
+        // A Rust `i8` is PostgreSQL's one-byte "char", which Spin does not
+        // map: it comes back as raw bytes.
+        (
+            json!({"int8": 65}),
+            "\"char\"",
+            "other:char",
+            json!({"unsupported": [65]}),
+        ),
+    ];
+    let steps: Vec<Value> = cases
+        .iter()
+        .map(|(param, cast, _, _)| q(&format!("SELECT $1::{cast} AS v"), json!([param])))
+        .collect();
+    let results = pg_steps(&p, Value::Array(steps));
+    for ((param, cast, ty, want), got) in cases.iter().zip(&results) {
+        let (got_ty, got_value) = single(got);
+        assert_eq!(got["columns"][0]["name"], "v", "{cast}: {got}");
+        assert_eq!(&got_ty, ty, "{cast} from {param}: {got}");
+        assert_eq!(&got_value, want, "{cast} from {param}: {got}");
+    }
+
+    let results = pg_steps(
+        &p,
+        json!([
+            // NULL of a known type: the column keeps its type.
+            q("SELECT NULL::int4 AS n", json!([])),
+            // `timestamp(s64)` binds seconds since the epoch as timestamptz.
+            q(
+                "SELECT $1::timestamptz = to_timestamp(86400) AS same",
+                json!([{"timestamp": 86400}])
+            ),
+            // As in Spin, `name` and `void` are not mapped: raw bytes.
+            q("SELECT 'abc'::name AS n", json!([])),
+            q("SELECT pg_advisory_xact_lock(1) AS locked", json!([])),
+            // Spin reads timestamptz as a naive date-time, which the driver
+            // refuses: the query fails.
+            q("SELECT now() AS t", json!([])),
+            // No rows: the statement's columns all the same.
+            q(
+                "SELECT 1::int4 AS one, 'x'::text AS two WHERE false",
+                json!([])
+            ),
+            // A table's columns, several rows.
+            ex(
+                "CREATE TABLE vals (id int8 PRIMARY KEY, label text, amount numeric(10,2))",
+                json!([])
+            ),
+            ex(
+                "INSERT INTO vals VALUES ($1, $2, $3), ($4, $5, $6)",
+                json!([{"int64": 1}, {"str": "one"}, {"decimal": "1.5"},
+                       {"int64": 2}, {"str": "two"}, {"decimal": "20"}])
+            ),
+            q("SELECT id, label, amount FROM vals ORDER BY id", json!([])),
+        ]),
+    );
+    assert_eq!(single(&results[0]), ("int32".into(), json!({"null": null})));
+    assert_eq!(
+        single(&results[1]),
+        ("boolean".into(), json!({"bool": true}))
+    );
+    assert_eq!(
+        single(&results[2]),
+        ("other:name".into(), json!({"unsupported": [97, 98, 99]}))
+    );
+    assert_eq!(
+        single(&results[3]),
+        ("other:void".into(), json!({"unsupported": []}))
+    );
+    let tz = &results[4]["error"];
+    assert_eq!(tz["kind"], "query-failed", "{tz}");
+    assert!(tz.get("db").is_none(), "{tz}");
+    assert_eq!(
+        results[5],
+        json!({"columns": [{"name": "one", "type": "int32"}, {"name": "two", "type": "str"}], "rows": []})
+    );
+    assert_eq!(results[7], json!({"affected": 2}));
+    assert_eq!(
+        results[8]["columns"],
+        json!([{"name": "id", "type": "int64"}, {"name": "label", "type": "str"},
+               {"name": "amount", "type": "decimal"}])
+    );
+    assert_eq!(
+        results[8]["rows"],
+        json!([[{"int64": 1}, {"str": "one"}, {"decimal": "1.50"}],
+               [{"int64": 2}, {"str": "two"}, {"decimal": "20.00"}]])
+    );
+}
+
+#[test]
+fn pg_null_binds_to_a_parameter_of_any_type() {
+    let p = pg_probe();
+    let results = pg_steps(
+        &p,
+        json!([
+            ex(
+                "CREATE TABLE n (i int4, t text, b bytea, d numeric)",
+                json!([])
+            ),
+            ex(
+                "INSERT INTO n VALUES ($1, $2, $3, $4)",
+                json!([{"null": null}, {"null": null}, {"null": null}, {"null": null}])
+            ),
+            q("SELECT i, t, b, d FROM n", json!([])),
+            q(
+                "SELECT $1::int4 IS NULL AND $2::text IS NULL AS both_null",
+                json!([{"null": null}, {"null": null}])
+            ),
+        ]),
+    );
+    assert_eq!(results[1], json!({"affected": 1}));
+    assert_eq!(
+        results[2]["rows"],
+        json!([[{"null": null}, {"null": null}, {"null": null}, {"null": null}]])
+    );
+    assert_eq!(single(&results[3]).1, json!({"bool": true}));
+}
+
+#[test]
+fn pg_parameters_bind_strictly() {
+    let p = pg_probe();
+    let results = pg_steps(
+        &p,
+        json!([
+            ex("CREATE TABLE s (i int4, big int8)", json!([])),
+            // An int64 for an int4 parameter, an int32 for an int8 one and a
+            // string for an integer: refused by the driver, not cast.
+            q("SELECT $1::int4 AS v", json!([{"int64": 1}])),
+            ex("INSERT INTO s (big) VALUES ($1)", json!([{"int32": 1}])),
+            ex("INSERT INTO s (i) VALUES ($1)", json!([{"str": "1"}])),
+            // A value the host cannot convert at all is a bad parameter
+            // (`execute` calls it a failed value conversion, as Spin does).
+            q("SELECT $1::numeric AS v", json!([{"decimal": "twelve"}])),
+            ex(
+                "INSERT INTO s (i) VALUES ($1)",
+                json!([{"uuid": "not-a-uuid"}])
+            ),
+            q("SELECT count(*) AS n FROM s", json!([])),
+        ]),
+    );
+    for (i, r) in results[1..4].iter().enumerate() {
+        let e = &r["error"];
+        assert_eq!(e["kind"], "query-failed", "step {}: {r}", i + 1);
+        let text = e["text"].as_str().unwrap_or_else(|| panic!("{e}"));
+        assert!(text.contains("WrongType"), "{text}");
+    }
+    assert_eq!(
+        results[4]["error"]["kind"], "bad-parameter",
+        "{}",
+        results[4]
+    );
+    assert!(results[4]["error"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("invalid decimal twelve"));
+    assert_eq!(
+        results[5]["error"]["kind"], "value-conversion-failed",
+        "{}",
+        results[5]
+    );
+    assert_eq!(count(&results[6]), 0);
+}
+
+#[test]
+fn pg_server_errors_carry_their_sqlstate() {
+    let p = pg_probe();
+    let results = pg_steps(
+        &p,
+        json!([
+            ex("CREATE TABLE u (id int4 PRIMARY KEY)", json!([])),
+            ex("INSERT INTO u VALUES (1)", json!([])),
+            ex("INSERT INTO u VALUES (1)", json!([])),
+            q("SELEC 1", json!([])),
+            ex("SELEC 1", json!([])),
+            q("SELECT nope FROM u", json!([])),
+            // Raised while the rows are read: Spin reports it as text.
+            q("INSERT INTO u VALUES (1) RETURNING id", json!([])),
+        ]),
+    );
+    let unique = &results[2]["error"]["db"];
+    assert_eq!(unique["code"], "23505", "{}", results[2]);
+    assert_eq!(unique["severity"], "ERROR");
+    assert!(unique["message"]
+        .as_str()
+        .unwrap()
+        .contains("duplicate key value violates unique constraint"));
+    assert_eq!(unique["detail"], "Key (id)=(1) already exists.");
+    assert!(
+        unique["extras"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(["constraint", "u_pkey"])),
+        "{unique}"
+    );
+    assert!(unique["as_text"].as_str().unwrap().contains("23505"));
+    assert_eq!(results[3]["error"]["db"]["code"], "42601", "{}", results[3]);
+    assert_eq!(results[4]["error"]["db"]["code"], "42601", "{}", results[4]);
+    assert_eq!(results[5]["error"]["db"]["code"], "42703", "{}", results[5]);
+    let late = &results[6]["error"];
+    assert_eq!(late["kind"], "query-failed", "{late}");
+    assert!(late.get("db").is_none(), "{late}");
+    assert!(late["text"].as_str().unwrap().contains("23505"), "{late}");
+}
+
+#[test]
+fn pg_open_refuses_addresses_outside_allowed_outbound_hosts() {
+    let p = pg_probe();
+    let open = |path: &str, address: &str| {
+        pg_script(
+            &p.probe,
+            path,
+            json!({ "open": [address], "steps": [q("SELECT 1::int4 AS one", json!([]))] }),
+        )
+    };
+    let port: u16 = p
+        .url
+        .rsplit(':')
+        .next()
+        .and_then(|s| s.split('/').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap();
+    let db = p.url.rsplit('/').next().unwrap().to_string();
+    // The allowed host:port, as a URL and as key-value pairs.
+    assert_eq!(
+        open("/pg/a", &p.url)["results"][0]["rows"],
+        json!([[{"int32": 1}]])
+    );
+    let pairs = format!("host=127.0.0.1 port={port} user=krug dbname={db}");
+    assert_eq!(
+        open("/pg/a", &pairs)["results"][0]["rows"],
+        json!([[{"int32": 1}]])
+    );
+    // Another port, another name for the same host, a Unix socket, and a
+    // component without grants: refused before any connection.
+    let refused = [
+        (
+            "/pg/a",
+            p.url
+                .replace(&format!(":{port}/"), &format!(":{}/", port + 1)),
+        ),
+        ("/pg/a", p.url.replace("127.0.0.1", "localhost")),
+        ("/pg/a", format!("postgres://krug@127.0.0.1/{db}")),
+        (
+            "/pg/a",
+            format!("host=/tmp port={port} user=krug dbname={db}"),
+        ),
+        ("/locked?op=pg", p.url.clone()),
+    ];
+    for (path, address) in &refused {
+        let answer = open(path, address);
+        let e = &answer["open_error"];
+        assert_eq!(e["kind"], "connection-failed", "{address}: {answer}");
+        let text = e["text"].as_str().unwrap();
+        assert!(
+            text.contains("is not permitted") || text.contains("Unix sockets"),
+            "{address}: {text}"
+        );
+    }
+    // Allowed but failing to connect: a database that does not exist.
+    let missing = open("/pg/a", &p.url.replace(&db, "no_such_db"));
+    assert_eq!(
+        missing["open_error"]["kind"], "connection-failed",
+        "{missing}"
+    );
+    assert!(missing["open_error"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("no_such_db"));
+}
+
+#[test]
+fn pg_transactions_span_statements_on_one_connection() {
+    let p = pg_probe();
+    let results = pg_steps(
+        &p,
+        json!([
+            ex("CREATE TABLE t (x int4)", json!([])),
+            ex("BEGIN", json!([])),
+            ex("INSERT INTO t VALUES (1)", json!([])),
+            ex("COMMIT", json!([])),
+            ex("BEGIN", json!([])),
+            ex("INSERT INTO t VALUES (2)", json!([])),
+            q("SELECT count(*) AS n FROM t", json!([])),
+            ex("ROLLBACK", json!([])),
+            q("SELECT x FROM t", json!([])),
+        ]),
+    );
+    assert_eq!(count(&results[6]), 2, "inside the transaction");
+    assert_eq!(results[8]["rows"], json!([[{"int32": 1}]]));
+    // Another request sees only what was committed.
+    let later = pg_steps(&p, json!([q("SELECT x FROM t", json!([]))]));
+    assert_eq!(later[0]["rows"], json!([[{"int32": 1}]]));
+}
+
+#[test]
+fn pg_two_handles_have_two_connections() {
+    let p = pg_probe();
+    let answer = pg_script(
+        &p.probe,
+        "/pg/two",
+        json!({
+            "open": [p.url, p.url],
+            "steps": [
+                {"conn": 0, "execute": "CREATE TABLE t (x int4)", "params": []},
+                {"conn": 0, "query": "SELECT pg_backend_pid() AS pid", "params": []},
+                {"conn": 1, "query": "SELECT pg_backend_pid() AS pid", "params": []},
+                {"conn": 0, "execute": "BEGIN", "params": []},
+                {"conn": 0, "execute": "INSERT INTO t VALUES (1)", "params": []},
+                {"conn": 1, "query": "SELECT count(*) AS n FROM t", "params": []},
+                {"conn": 0, "query": "SELECT count(*) AS n FROM t", "params": []},
+                {"conn": 0, "execute": "COMMIT", "params": []},
+                {"conn": 1, "query": "SELECT count(*) AS n FROM t", "params": []},
+            ],
+        }),
+    );
+    let r = answer["results"].as_array().unwrap();
+    assert_ne!(single(&r[1]).1, single(&r[2]).1, "two backends");
+    assert_eq!(
+        count(&r[5]),
+        0,
+        "uncommitted: invisible to the other handle"
+    );
+    assert_eq!(count(&r[6]), 1);
+    assert_eq!(count(&r[8]), 1, "committed: visible");
+}
+
+#[test]
+fn pg_pooled_connections_keep_what_the_last_user_left_open() {
+    let p = pg_probe();
+    let pid = |r: &Value| single(r).1["int32"].as_i64().unwrap();
+    let first = pg_steps(
+        &p,
+        json!([
+            ex("CREATE TABLE t (x int4)", json!([])),
+            q("SELECT pg_backend_pid() AS pid", json!([])),
+            ex("BEGIN", json!([])),
+            ex("INSERT INTO t VALUES (1)", json!([])),
+        ]),
+    );
+    // The next request gets the same connection back from the pool, still
+    // inside the transaction: like Spin, the pool does not roll back.
+    let second = pg_steps(
+        &p,
+        json!([
+            q("SELECT pg_backend_pid() AS pid", json!([])),
+            q("SELECT count(*) AS n FROM t", json!([])),
+            ex("ROLLBACK", json!([])),
+            q("SELECT count(*) AS n FROM t", json!([])),
+            // A transaction left failed cannot be recycled: the pool drops
+            // that connection and the next request gets a new one.
+            ex("BEGIN", json!([])),
+            q("SELECT 1 / 0 AS boom", json!([])),
+        ]),
+    );
+    assert_eq!(pid(&first[1]), pid(&second[0]), "{first:?} {second:?}");
+    assert_eq!(
+        count(&second[1]),
+        1,
+        "still in the first request's transaction"
+    );
+    assert_eq!(count(&second[3]), 0);
+    assert_eq!(second[5]["error"]["kind"], "query-failed", "{}", second[5]);
+    let third = pg_steps(
+        &p,
+        json!([
+            q("SELECT pg_backend_pid() AS pid", json!([])),
+            q("SELECT count(*) AS n FROM t", json!([])),
+        ]),
+    );
+    assert_ne!(pid(&third[0]), pid(&second[0]));
+    assert_eq!(count(&third[1]), 0);
+}
