@@ -671,3 +671,47 @@ pub async fn execute(
         .await
         .map_err(|e| query_failed(&e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allow(entries: &[&str]) -> AllowList {
+        AllowList::parse(&entries.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
+    }
+
+    fn refused(allow: &AllowList, address: &str) -> Option<String> {
+        match check_address(allow, address) {
+            Ok(()) => None,
+            Err(Error::ConnectionFailed(text)) => Some(text),
+            Err(other) => panic!("{address}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_host_of_an_address_must_be_allowed() {
+        let l = allow(&["postgres://a.db", "postgres://b.db:6000"]);
+        assert_eq!(refused(&l, "postgres://u@a.db/x"), None);
+        assert_eq!(refused(&l, "postgres://u@a.db:5432/x"), None);
+        assert_eq!(refused(&l, "host=a.db,b.db port=5432,6000 user=u"), None);
+        assert_eq!(
+            refused(&l, "host=a.db,b.db port=5432 user=u").as_deref(),
+            Some("address postgres://b.db:5432 is not permitted")
+        );
+        // The driver fills in a URL's missing port with 5432.
+        assert_eq!(
+            refused(&l, "postgres://u@b.db/x").as_deref(),
+            Some("address postgres://b.db:5432 is not permitted")
+        );
+        assert!(refused(&AllowList::default(), "postgres://u@a.db/x").is_some());
+    }
+
+    #[test]
+    fn sockets_and_nonsense_are_refused() {
+        let l = allow(&["postgres://*:*"]);
+        assert!(refused(&l, "host=/var/run/postgresql user=u")
+            .unwrap()
+            .contains("Unix sockets"));
+        assert!(refused(&l, "postgres://u@a.db:notaport/x").is_some());
+    }
+}
