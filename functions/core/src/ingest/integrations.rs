@@ -292,8 +292,8 @@ pub fn put(
             "INSERT INTO integrations (business_id, type, settings, enabled, watermark, failures, created_at, updated_at) \
              VALUES (?, ?, ?, ?, ?, 0, ?, ?) \
              ON CONFLICT (business_id) DO UPDATE SET type = excluded.type, settings = excluded.settings, \
-             enabled = excluded.enabled, watermark = excluded.watermark, failures = CASE WHEN ? THEN 0 ELSE integrations.failures END, \
-             last_error = CASE WHEN ? THEN NULL ELSE integrations.last_error END, updated_at = excluded.updated_at",
+             enabled = excluded.enabled, watermark = excluded.watermark, failures = CASE WHEN CAST(? AS BIGINT) = 1 THEN 0 ELSE integrations.failures END, \
+             last_error = CASE WHEN CAST(? AS BIGINT) = 1 THEN NULL ELSE integrations.last_error END, updated_at = excluded.updated_at",
             &params![
                 business_id,
                 kind.as_str(),

@@ -327,7 +327,7 @@ fn count_in(tx: &dyn Sql, provider: &str, outcome: &str) -> Result<(), StoreErro
 
 // The counter upsert of [`count`] and [`count_in`].
 const COUNT: &str = "INSERT INTO webhook_counters (provider, outcome, count) VALUES (?, ?, 1) \
-     ON CONFLICT (provider, outcome) DO UPDATE SET count = count + 1";
+     ON CONFLICT (provider, outcome) DO UPDATE SET count = webhook_counters.count + 1";
 
 /// Delivery counters: `(provider, outcome, count)`.
 pub fn counters(sql: &dyn Sql) -> Result<Vec<(String, String, i64)>, StoreError> {

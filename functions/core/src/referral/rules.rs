@@ -643,7 +643,7 @@ pub fn settle_due(env: &ReferralEnv<'_>) -> Result<SettleReport, StoreError> {
     let manual_again = env.settings.payout_mode == PayoutMode::Auto;
     let due = env.sql.execute(
         "SELECT id FROM referrals WHERE state = 'paid' AND hold_until <= ? \
-         AND (payout IS NULL OR (payout = 'manual' AND ? = 1)) ORDER BY hold_until LIMIT 500",
+         AND (payout IS NULL OR (payout = 'manual' AND CAST(? AS BIGINT) = 1)) ORDER BY hold_until LIMIT 500",
         &params![ts(now), manual_again],
     )?;
     for r in due.iter() {

@@ -89,8 +89,8 @@ fn record_part(
         )?;
         tx.execute(
             "UPDATE support_outbox SET parts_sent = ?, message_id = COALESCE(message_id, ?), \
-             status = CASE WHEN ? THEN 'sent' ELSE status END, sent_at = CASE WHEN ? THEN ? ELSE sent_at END, \
-             lease_until = CASE WHEN ? THEN NULL ELSE lease_until END WHERE id = ?",
+             status = CASE WHEN CAST(? AS BIGINT) = 1 THEN 'sent' ELSE status END, sent_at = CASE WHEN CAST(? AS BIGINT) = 1 THEN ? ELSE sent_at END, \
+             lease_until = CASE WHEN CAST(? AS BIGINT) = 1 THEN NULL ELSE lease_until END WHERE id = ?",
             &params![
                 i64::try_from(part + 1).unwrap_or(i64::MAX),
                 message_id,

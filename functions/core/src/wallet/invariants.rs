@@ -91,7 +91,7 @@ const CHECKS: &[(&str, &str)] = &[
             WHEN 'job' THEN EXISTS (SELECT 1 FROM point_lots l WHERE l.id = e.cause_id AND l.member_id = e.member_id) \
             WHEN 'admin' THEN e.actor_id IS NOT NULL AND e.reason IS NOT NULL \
             WHEN 'reward' THEN e.cause_id <> '' \
-            ELSE 0 END",
+            ELSE FALSE END",
     ),
     (
         "a purchase's points do not match its earn entry",
