@@ -21,22 +21,78 @@ pub use pg::{postgres_sql, NativePg, NativePostgresSql, TestServer};
 /// A SQLite connection, opened as Spin opens its local ones (with the
 /// binding's 5 s busy timeout, which `db::immediate` turns off so that
 /// contention surfaces as [`StoreError::Busy`] and it retries itself).
+///
+/// With `KRUG_TEST_BACKEND=postgres` in the environment it is a PostgreSQL
+/// session instead, on the throwaway [`TestServer`]: [`NativeSql::memory`]
+/// gets a fresh database and [`NativeSql::open`] one database per path, so
+/// every thread that opens the same file shares one database, as they would
+/// share the file. That runs core's repository and race tests on both
+/// backends unchanged.
 pub struct NativeSql {
-    conn: Connection,
+    inner: Inner,
+}
+
+enum Inner {
+    Sqlite(Connection),
+    Postgres(Box<NativePostgresSql>),
+}
+
+/// The backend core's native tests run on, from `KRUG_TEST_BACKEND`
+/// (`sqlite`, the default, or `postgres`).
+pub fn test_backend() -> crate::ports::Dialect {
+    match std::env::var("KRUG_TEST_BACKEND").as_deref() {
+        Ok("postgres") => crate::ports::Dialect::Postgres,
+        Ok("" | "sqlite") | Err(_) => crate::ports::Dialect::Sqlite,
+        Ok(other) => panic!("KRUG_TEST_BACKEND={other}: expected sqlite or postgres"),
+    }
+}
+
+// The URL of the test database standing for each file path opened on
+// PostgreSQL.
+fn database_for(path: &Path) -> String {
+    static BY_PATH: Mutex<Option<HashMap<std::path::PathBuf, String>>> = Mutex::new(None);
+    let mut map = BY_PATH.lock().expect("database map");
+    map.get_or_insert_with(HashMap::new)
+        .entry(path.to_path_buf())
+        .or_insert_with(|| TestServer::shared().fresh_database())
+        .clone()
+}
+
+fn connect_postgres(url: &str) -> Result<NativeSql, StoreError> {
+    postgres_sql(url)
+        .map(|pg| NativeSql {
+            inner: Inner::Postgres(Box::new(pg)),
+        })
+        .map_err(crate::postgres::classify)
 }
 
 impl NativeSql {
     /// Opens (creating if needed) the database file at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if test_backend() == crate::ports::Dialect::Postgres {
+            return connect_postgres(&database_for(path));
+        }
         Connection::open(path)
-            .map(|conn| Self { conn })
+            .map(|conn| Self {
+                inner: Inner::Sqlite(conn),
+            })
             .map_err(map_error)
     }
 
     /// A private in-memory database.
     pub fn memory() -> Result<Self, StoreError> {
+        if test_backend() == crate::ports::Dialect::Postgres {
+            return connect_postgres(&TestServer::shared().fresh_database());
+        }
+        Self::sqlite_memory()
+    }
+
+    /// A private in-memory SQLite database, whatever the test backend.
+    pub fn sqlite_memory() -> Result<Self, StoreError> {
         Connection::open_in_memory()
-            .map(|conn| Self { conn })
+            .map(|conn| Self {
+                inner: Inner::Sqlite(conn),
+            })
             .map_err(map_error)
     }
 }
@@ -54,7 +110,11 @@ fn map_error(e: rusqlite::Error) -> StoreError {
 
 impl Sql for NativeSql {
     fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, StoreError> {
-        let mut stmt = self.conn.prepare(sql).map_err(map_error)?;
+        let conn = match &self.inner {
+            Inner::Sqlite(conn) => conn,
+            Inner::Postgres(pg) => return pg.execute(sql, params),
+        };
+        let mut stmt = conn.prepare(sql).map_err(map_error)?;
         let columns: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
         let bound: Vec<rusqlite::types::Value> = params
             .iter()
@@ -87,7 +147,17 @@ impl Sql for NativeSql {
     }
 
     fn changes(&self) -> Result<u64, StoreError> {
-        Ok(self.conn.changes())
+        match &self.inner {
+            Inner::Sqlite(conn) => Ok(conn.changes()),
+            Inner::Postgres(pg) => pg.changes(),
+        }
+    }
+
+    fn dialect(&self) -> crate::ports::Dialect {
+        match &self.inner {
+            Inner::Sqlite(_) => crate::ports::Dialect::Sqlite,
+            Inner::Postgres(pg) => pg.dialect(),
+        }
     }
 }
 

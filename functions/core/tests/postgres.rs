@@ -89,7 +89,7 @@ fn postgres_type(data_type: &str) -> &'static str {
 }
 
 fn sqlite_schema() -> Schema {
-    let sql = NativeSql::memory().unwrap();
+    let sql = NativeSql::sqlite_memory().unwrap();
     migrate::migrate(&sql, &SystemClock).unwrap();
     let tables = texts(
         &sql,

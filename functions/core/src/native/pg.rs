@@ -29,7 +29,7 @@ impl NativePg {
             .map(|client| Self {
                 client: RefCell::new(client),
             })
-            .map_err(|e| failure(&e))
+            .map_err(|e| failure(&e, "(connect)"))
     }
 }
 
@@ -41,12 +41,15 @@ pub fn postgres_sql(url: &str) -> Result<NativePostgresSql, PgFailure> {
     NativePg::connect(url).map(PostgresSql::new)
 }
 
-fn failure(e: &postgres::Error) -> PgFailure {
+// A client-side failure (a parameter of the wrong type, mostly) names the
+// statement, which the server's own errors do not need.
+fn failure(e: &postgres::Error, sql: &str) -> PgFailure {
     PgFailure {
         sqlstate: e.code().map(|c| c.code().to_string()),
-        message: e
-            .as_db_error()
-            .map_or_else(|| e.to_string(), |d| d.message().to_string()),
+        message: e.as_db_error().map_or_else(
+            || format!("{e}: {e:?} in {sql}"),
+            |d| d.message().to_string(),
+        ),
     }
 }
 
@@ -161,7 +164,8 @@ impl<'a> FromSql<'a> for Void {
 
 // Column `i` of `row` as a `T`, NULL as `None`.
 fn get<'a, T: FromSql<'a>>(row: &'a Row, i: usize) -> Result<Option<T>, PgFailure> {
-    row.try_get(i).map_err(|e| failure(&e))
+    row.try_get(i)
+        .map_err(|e| failure(&e, "(reading a column)"))
 }
 
 fn read(row: &Row, i: usize) -> Result<SqlValue, PgFailure> {
@@ -185,7 +189,8 @@ fn read(row: &Row, i: usize) -> Result<SqlValue, PgFailure> {
             })?),
         },
         Type::VOID => {
-            row.try_get::<_, Void>(i).map_err(|e| failure(&e))?;
+            row.try_get::<_, Void>(i)
+                .map_err(|e| failure(&e, "(reading a column)"))?;
             None
         }
         other => {
@@ -207,7 +212,7 @@ impl PgClient for NativePg {
         let bound = bind(params);
         let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(AsRef::as_ref).collect();
         let mut client = self.client.borrow_mut();
-        let statement = client.prepare(sql).map_err(|e| failure(&e))?;
+        let statement = client.prepare(sql).map_err(|e| failure(&e, sql))?;
         let columns = statement
             .columns()
             .iter()
@@ -215,7 +220,7 @@ impl PgClient for NativePg {
             .collect();
         let rows = client
             .query(&statement, &refs)
-            .map_err(|e| failure(&e))?
+            .map_err(|e| failure(&e, sql))?
             .iter()
             .map(|row| (0..row.len()).map(|i| read(row, i)).collect())
             .collect::<Result<_, _>>()?;
@@ -228,7 +233,7 @@ impl PgClient for NativePg {
         self.client
             .borrow_mut()
             .execute(sql, &refs)
-            .map_err(|e| failure(&e))
+            .map_err(|e| failure(&e, sql))
     }
 }
 
@@ -322,6 +327,12 @@ impl TestServer {
             .spawn()
             .map_err(|e| format!("starting the server's watcher: {e}"))?;
         Ok(TestServer { port })
+    }
+
+    /// The server's origin, `postgres://127.0.0.1:PORT` (an
+    /// `allowed_outbound_hosts` entry).
+    pub fn origin(&self) -> String {
+        format!("postgres://127.0.0.1:{}", self.port)
     }
 
     /// The URL of database `db` on this server.

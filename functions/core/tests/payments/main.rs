@@ -151,7 +151,8 @@ impl webhook::OrderSettler for Recorder {
         o: &webhook::PaidOrder<'_>,
     ) -> Result<serde_json::Value, krug_core::ports::StoreError> {
         tx.execute(
-            "INSERT INTO settled (kind, order_id, amount, purchase_id) VALUES ('paid', ?, ?, ?)",
+            "INSERT INTO settled (seq, kind, order_id, amount, purchase_id) \
+             VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM settled), 'paid', ?, ?, ?)",
             &[o.id.into(), o.amount.into(), o.purchase_id.into()],
         )?;
         Ok(json!({ "settled": o.id }))
@@ -163,7 +164,8 @@ impl webhook::OrderSettler for Recorder {
         o: &webhook::RefundedOrder<'_>,
     ) -> Result<serde_json::Value, krug_core::ports::StoreError> {
         tx.execute(
-            "INSERT INTO settled (kind, order_id, amount, purchase_id) VALUES (?, ?, ?, NULL)",
+            "INSERT INTO settled (seq, kind, order_id, amount, purchase_id) \
+             VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM settled), ?, ?, ?, NULL)",
             &[
                 (if o.full {
                     "refunded_full"
@@ -184,7 +186,7 @@ fn orders_with_a_known_prefix_are_settled_once_by_their_capability() {
     let w = World::new();
     w.sql
         .execute(
-            "CREATE TABLE settled (kind TEXT, order_id TEXT, amount INTEGER, purchase_id TEXT)",
+            "CREATE TABLE settled (seq BIGINT PRIMARY KEY, kind TEXT, order_id TEXT, amount BIGINT, purchase_id TEXT)",
             &[],
         )
         .unwrap();
@@ -215,7 +217,7 @@ fn orders_with_a_known_prefix_are_settled_once_by_their_capability() {
         .sql
         .execute(
             "SELECT s.kind, s.order_id, s.amount, s.purchase_id = p.id AS linked \
-             FROM settled s LEFT JOIN purchases p ON p.external_id = 'pay_o1' ORDER BY s.rowid",
+             FROM settled s LEFT JOIN purchases p ON p.external_id = 'pay_o1' ORDER BY s.seq",
             &[],
         )
         .unwrap();
