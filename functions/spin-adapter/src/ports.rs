@@ -134,8 +134,17 @@ fn to_pg(value: &SqlValue) -> pg4::ParameterValue {
     }
 }
 
-// Results in SQLite's storage classes, which is what core reads.
-fn from_pg(value: pg4::DbValue) -> Result<SqlValue, PgFailure> {
+// Results in SQLite's storage classes, which is what core reads. Spin
+// hands a `void` column (the writers' lock) and a `name` column over as
+// raw bytes of an "other" type: NULL and text here.
+fn from_pg(value: pg4::DbValue, ty: &pg4::DbDataType) -> Result<SqlValue, PgFailure> {
+    if let (pg4::DbDataType::Other(name), pg4::DbValue::Unsupported(bytes)) = (ty, &value) {
+        match name.as_str() {
+            "void" => return Ok(SqlValue::Null),
+            "name" => return Ok(SqlValue::Text(String::from_utf8_lossy(bytes).into_owned())),
+            _ => {}
+        }
+    }
     Ok(match value {
         pg4::DbValue::DbNull => SqlValue::Null,
         pg4::DbValue::Boolean(b) => SqlValue::Integer(i64::from(b)),
@@ -166,8 +175,10 @@ fn pg_failure(e: pg4::PgError) -> PgFailure {
             sqlstate: Some(db.code),
             message: db.message,
         },
+        // Spin reports a failure while reading rows (a unique violation of
+        // an `INSERT … RETURNING`) as text, with the SQLSTATE inside it.
         pg4::PgError::QueryFailed(pg4::QueryError::Text(message)) => PgFailure {
-            sqlstate: None,
+            sqlstate: sqlstate_in(&message),
             message,
         },
         pg4::PgError::ConnectionFailed(m) => PgFailure {
@@ -189,16 +200,31 @@ fn pg_failure(e: pg4::PgError) -> PgFailure {
     }
 }
 
+/// The SQLSTATE in a driver's error text (`SqlState(E23505)`), if any.
+fn sqlstate_in(text: &str) -> Option<String> {
+    let at = text.find("SqlState(E")? + "SqlState(E".len();
+    let code = text.get(at..at + 5)?;
+    code.bytes()
+        .all(|b| b.is_ascii_alphanumeric())
+        .then(|| code.to_string())
+}
+
 impl PgClient for SpinPg {
     fn query(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, PgFailure> {
         let params: Vec<_> = params.iter().map(to_pg).collect();
         let set = self.conn.query(sql, &params).map_err(pg_failure)?;
+        let types: Vec<pg4::DbDataType> = set.columns.iter().map(|c| c.data_type.clone()).collect();
         Ok(Rows {
             columns: set.columns.into_iter().map(|c| c.name).collect(),
             rows: set
                 .rows
                 .into_iter()
-                .map(|row| row.into_iter().map(from_pg).collect())
+                .map(|row| {
+                    row.into_iter()
+                        .zip(&types)
+                        .map(|(v, ty)| from_pg(v, ty))
+                        .collect()
+                })
                 .collect::<Result<_, _>>()?,
         })
     }
@@ -403,6 +429,14 @@ impl Http for SpinHttp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sqlstates_are_found_in_driver_text() {
+        let text = "Error { kind: Db, cause: Some(DbError { severity: \"ERROR\", code: SqlState(E23505), message: \"duplicate key\" }) }";
+        assert_eq!(sqlstate_in(text).as_deref(), Some("23505"));
+        assert_eq!(sqlstate_in("connection reset"), None);
+        assert_eq!(sqlstate_in("SqlState(E23"), None);
+    }
 
     #[test]
     fn sqlite_messages_are_classified() {
