@@ -3,6 +3,12 @@
 //! and the given settings, applies migrations, and hands tests a plain HTTP
 //! client. [`MockServer`] stands in for external services (SMS gateway,
 //! payment provider, Telegram, partner CRMs).
+//!
+//! With `KRUG_TEST_BACKEND=postgres` every app runs on PostgreSQL instead of
+//! SQLite: a fresh database on the throwaway test server, reached through
+//! Spin's PostgreSQL interface (`database = postgres`), and the white-box
+//! helpers ([`TestApp::count`], [`TestApp::table_counts`],
+//! [`TestApp::assert_ledger_sound`]) read that database.
 #![warn(missing_docs)]
 
 mod auth_helpers;
@@ -15,6 +21,8 @@ pub mod saleor;
 mod webhooks;
 
 use std::{collections::HashMap, path::PathBuf, process::Command, sync::OnceLock};
+
+use krug_core::ports::Sql;
 
 pub use auth_helpers::{
     code_in, code_sent_to, ip_for, spawn_auth_app, spawn_auth_app_with, tokens_from, AuthApp, Cast,
@@ -105,7 +113,22 @@ pub struct TestApp {
     pub jobs_token: String,
     /// The settings it was started with.
     pub variables: HashMap<String, String>,
+    /// The PostgreSQL database it runs on, when it does (see the crate docs).
+    pub postgres_url: Option<String>,
     _state: tempfile::TempDir,
+}
+
+/// The settings that put an app on PostgreSQL database `url` of the test
+/// server.
+pub fn postgres_variables(url: &str) -> HashMap<String, String> {
+    HashMap::from([
+        ("database".to_string(), "postgres".to_string()),
+        ("postgres_url".to_string(), url.to_string()),
+        (
+            "postgres_host".to_string(),
+            krug_core::native::TestServer::shared().origin(),
+        ),
+    ])
 }
 
 impl TestApp {
@@ -128,6 +151,15 @@ impl TestApp {
     /// The single integer `query` returns, read straight from the app's
     /// database (white-box checks such as "nothing was written").
     pub fn count(&self, query: &str) -> i64 {
+        if let Some(url) = &self.postgres_url {
+            let sql = krug_core::native::postgres_sql(url).expect("connect to the test database");
+            let rows = sql.execute(query, &[]).expect(query);
+            return match rows.rows.first().and_then(|r| r.first()) {
+                Some(krug_core::ports::SqlValue::Integer(n)) => *n,
+                Some(krug_core::ports::SqlValue::Null) | None => 0,
+                other => panic!("{query}: {other:?} is not an integer"),
+            };
+        }
         let conn = rusqlite::Connection::open(self.db_path()).expect("open db");
         conn.query_row(query, [], |r| r.get(0)).expect(query)
     }
@@ -135,23 +167,37 @@ impl TestApp {
     /// Rows in every table of the app's database, by table name: compare
     /// two snapshots to show that a refused request wrote nothing.
     pub fn table_counts(&self) -> std::collections::BTreeMap<String, i64> {
-        let conn = rusqlite::Connection::open(self.db_path()).expect("open db");
-        let mut stmt = conn
-            .prepare(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+        let names: Vec<String> = if let Some(url) = &self.postgres_url {
+            let sql = krug_core::native::postgres_sql(url).expect("connect to the test database");
+            sql.execute(
+                "SELECT table_name FROM information_schema.tables \
+                 WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+                &[],
             )
-            .expect("list tables");
-        let names: Vec<String> = stmt
-            .query_map([], |r| r.get(0))
             .expect("list tables")
-            .collect::<Result<_, _>>()
-            .expect("table names");
+            .rows
+            .into_iter()
+            .filter_map(|r| match r.into_iter().next() {
+                Some(krug_core::ports::SqlValue::Text(t)) => Some(t),
+                _ => None,
+            })
+            .collect()
+        } else {
+            let conn = rusqlite::Connection::open(self.db_path()).expect("open db");
+            let mut stmt = conn
+                .prepare(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+                )
+                .expect("list tables");
+            stmt.query_map([], |r| r.get(0))
+                .expect("list tables")
+                .collect::<Result<_, _>>()
+                .expect("table names")
+        };
         names
             .into_iter()
             .map(|t| {
-                let n = conn
-                    .query_row(&format!("SELECT COUNT(*) FROM \"{t}\""), [], |r| r.get(0))
-                    .expect("count rows");
+                let n = self.count(&format!("SELECT COUNT(*) FROM \"{t}\""));
                 (t, n)
             })
             .collect()
@@ -160,8 +206,14 @@ impl TestApp {
     /// Panics unless the app's ledger passes core's invariant check
     /// (balances, lots, entries and their causes agree).
     pub fn assert_ledger_sound(&self) {
-        let sql = krug_core::native::NativeSql::open(&self.db_path()).expect("open db");
-        let bad = krug_core::wallet::invariants::check(&sql).expect("invariant queries");
+        let bad = if let Some(url) = &self.postgres_url {
+            let sql = krug_core::native::postgres_sql(url).expect("connect to the test database");
+            krug_core::wallet::invariants::check(&sql)
+        } else {
+            let sql = krug_core::native::NativeSql::open(&self.db_path()).expect("open db");
+            krug_core::wallet::invariants::check(&sql)
+        }
+        .expect("invariant queries");
         assert!(
             bad.is_empty(),
             "ledger invariants violated:\n{}",
@@ -185,7 +237,16 @@ pub fn spawn_app_with(overrides: HashMap<String, String>) -> TestApp {
         ("jwt_secret".into(), random_hex(32)),
         ("jobs_token".into(), jobs_token.clone()),
     ]);
+    if krug_core::native::test_backend() == krug_core::ports::Dialect::Postgres {
+        let url = krug_core::native::TestServer::shared().fresh_database();
+        variables.extend(postgres_variables(&url));
+    }
     variables.extend(overrides);
+    // Settings may choose PostgreSQL themselves (postgres_variables).
+    let postgres_url = match variables.get("database").map(String::as_str) {
+        Some("postgres") => variables.get("postgres_url").cloned(),
+        _ => None,
+    };
     let jobs_token = variables["jobs_token"].clone();
 
     let mut cfg = krug_host::HostConfig::new(repo_root().join("spin.toml"));
@@ -200,6 +261,7 @@ pub fn spawn_app_with(overrides: HashMap<String, String>) -> TestApp {
         client,
         jobs_token,
         variables,
+        postgres_url,
         _state: state,
     }
 }

@@ -12,6 +12,7 @@ mod flags;
 mod ingest;
 mod payments;
 mod platform;
+mod postgres;
 mod preorders;
 mod referral;
 mod reviews;
