@@ -6,6 +6,7 @@ and reports each host figure as a ratio of the floor's or the health route's.
 """
 
 import argparse
+import glob
 import hashlib
 import hmac
 import http.client
@@ -404,6 +405,123 @@ def bench_business(port, sms, admin_i, name):
     members = [login(port, sms, admin_i + 1 + i) for i in range(20)]
     cards = [call(port, "GET", "/api/v1/wallet", token=t)[1]["card_number"] for t in members]
     return admin, biz, key["api_key"], members, cards
+
+
+class PgCluster:
+    """A throwaway PostgreSQL server for the backend cells: initdb in a
+    temporary directory (as the postgres user when run as root), 127.0.0.1
+    on a free port, stopped by stop(). Commits are durable to the operating
+    system but not flushed to disk each time (synchronous_commit off), which
+    is what SQLite in WAL mode with synchronous=NORMAL gives the app too."""
+
+    def __init__(self):
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        if not found:
+            sys.exit("PostgreSQL is needed for the backend cells (Debian: apt-get install postgresql)")
+        self.bin = os.path.dirname(found[-1])
+        self.root = tempfile.mkdtemp(prefix="krug-bench-pg-")
+        self.data = os.path.join(self.root, "data")
+        self.as_root = os.geteuid() == 0
+        if self.as_root:
+            subprocess.run(["chown", "postgres:", self.root], check=True)
+        self.port = free_port()
+        self.tool("initdb", "-D", self.data, "-U", "krug", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync")
+        opts = (f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.root} "
+                "-c synchronous_commit=off -c max_connections=300")
+        self.tool("pg_ctl", "-D", self.data, "-o", opts, "-l", os.path.join(self.root, "server.log"), "-w", "-t", "60", "start")
+
+    def tool(self, name, *args):
+        cmd = [os.path.join(self.bin, name), *args]
+        if self.as_root:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+
+    def create(self, name):
+        """A new database; its URL."""
+        self.tool("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "krug", name)
+        return f"postgres://krug@127.0.0.1:{self.port}/{name}"
+
+    def origin(self):
+        return f"postgres://127.0.0.1:{self.port}"
+
+    def stop(self):
+        try:
+            self.tool("pg_ctl", "-D", self.data, "-m", "fast", "stop")
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+BACKEND_EARN = "POST /api/v1/pos/purchases (earn, 20 members)"
+BACKEND_HOOK = "POST /webhooks/payments/generic (unique events)"
+
+
+def backend_scenarios(port, sms, conns, duration, tmp, admin_i):
+    """The two money-like writes compared across backends: POS earn and
+    payment webhooks with all-new events, on a fresh business."""
+    admin, biz, api_key, members, cards = bench_business(port, sms, admin_i, "Backend Cafe")
+    bodies = [json.dumps({"member": {"card_number": card}, "amount": 150_000, "category": "gastronomy"}) for card in cards]
+    for c in conns:
+        yield (BACKEND_EARN, c, "/api/v1/pos/purchases", pos_script(tmp, f"b-earn-{c}.lua", "purchases", api_key, bodies, f"bearn{c}"))
+    status, me = call(port, "GET", "/api/v1/me", token=members[2])
+    assert status == 200, me
+    next_event = 20_000_000
+    for c in conns:
+        n = max(2000, duration * 900)
+        events = signed_events(biz["id"], me["id"], next_event, n, n)
+        next_event += n
+        yield (BACKEND_HOOK, c, "/webhooks/payments/generic", webhook_script(tmp, f"b-hook-{c}.lua", events, min(2, c)))
+
+
+def backend_cells(env, conns, duration, sms):
+    """Runs the backend scenarios on a fresh SQLite host, then on a fresh
+    host whose database is PostgreSQL; {backend: {cell: {conns: result}}}."""
+    out = {}
+    pg = PgCluster()
+    try:
+        for backend in ("sqlite", "postgres"):
+            benv = dict(env)
+            if backend == "postgres":
+                benv["SPIN_VARIABLE_DATABASE"] = "postgres"
+                benv["SPIN_VARIABLE_POSTGRES_URL"] = pg.create("krug_bench")
+                benv["SPIN_VARIABLE_POSTGRES_HOST"] = pg.origin()
+            state = tempfile.mkdtemp(prefix=f"krug-bench-{backend}-")
+            tmp = tempfile.mkdtemp(prefix="krug-bench-lua-")
+            port = free_port()
+            host, _ = start_host(state, port, benv)
+            try:
+                # Each backend's setup needs its own admin (one code a minute per phone).
+                admin_i = 700_000 if backend == "sqlite" else 800_000
+                for name, c, path, script in backend_scenarios(port, sms, conns, duration, tmp, admin_i):
+                    out.setdefault(backend, {}).setdefault(name, {})[c] = wrk(f"http://127.0.0.1:{port}{path}", c, duration, script)
+            finally:
+                host.stop()
+                shutil.rmtree(tmp, ignore_errors=True)
+                shutil.rmtree(state, ignore_errors=True)
+    finally:
+        pg.stop()
+    return out
+
+
+def backend_lines(cells):
+    """The backend table: each PostgreSQL figure beside SQLite's in the same run."""
+    lines = ["## SQLite and PostgreSQL (the same cells on a fresh host of each, same run)", "",
+             "Statements per request as each database received them: on PostgreSQL every write transaction is `BEGIN`, the",
+             "writers' lock, its statements and `COMMIT`, and each request first ends any transaction left on its pooled",
+             "connection (`ROLLBACK`).", "",
+             "| route | conns | SQLite req/s | p50 ms | p99 ms | stmts | PostgreSQL req/s | p50 ms | p99 ms | stmts | PG ÷ SQLite |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lite, pg = cells.get("sqlite", {}), cells.get("postgres", {})
+    for name, by_c in lite.items():
+        for c, a in sorted(by_c.items()):
+            b = pg.get(name, {}).get(c)
+            if not b:
+                continue
+            stm = lambda r: f"{r['sql']['stmts']:.1f}" if r.get("sql") else "–"
+            ratio = b["rps"] / a["rps"] if a["rps"] else 0
+            extra = "".join(f" non-2xx {r['non2xx']}" for r in (a, b) if r["non2xx"])
+            lines.append(f"| {name} | {c} | {a['rps']:.0f} | {a['p50']:.2f} | {a['p99']:.2f} | {stm(a)} | "
+                         f"{b['rps']:.0f} | {b['p50']:.2f} | {b['p99']:.2f} | {stm(b)} | {ratio:.2f}{extra} |")
+    return lines
 
 
 def app_scenarios(port, sms, conns, duration, tmp, results):
@@ -1069,6 +1187,8 @@ def main():
     env["SPIN_VARIABLE_ADMIN_PHONES"] += f",{phone_of(600_000)}"
     # And a fourth the ingest cells.
     env["SPIN_VARIABLE_ADMIN_PHONES"] += f",{phone_of(950_000)}"
+    # And two more the backend cells (one per backend).
+    env["SPIN_VARIABLE_ADMIN_PHONES"] += f",{phone_of(700_000)},{phone_of(800_000)}"
     env["SPIN_VARIABLE_PAYMENTS_WEBHOOK_SECRET"] = WEBHOOK_SECRET
     # The benchmark measures throughput, not the anti-abuse caps.
     env["SPIN_VARIABLE_MAX_PURCHASES_PER_BUSINESS_DAY"] = "1000000"
@@ -1175,6 +1295,7 @@ def main():
     first_tmp = tempfile.mkdtemp(prefix="krug-bench-schema-")
     first = first_statement_cells(os.path.join(state, "sqlite_db.db"), first_tmp)
     shutil.rmtree(first_tmp, ignore_errors=True)
+    backends = backend_cells(env, conns, args.duration, sms) if not args.only or "postgres" in args.only.split(",") else None
     sms.stop()
     tg.stop()
     saleor.stop()
@@ -1234,6 +1355,10 @@ def main():
     say(f"Cold start (process start → first 200, empty compile cache): {cold_ms:.0f} ms; warm (cached): {warm_ms:.0f} ms")
     say(f"Host RSS under load: peak sampled {peak_rss / 1024:.1f} MiB, high-water {hwm / 1024:.1f} MiB")
     say()
+    if backends:
+        for line in backend_lines(backends):
+            say(line)
+        say()
     say("## Component sizes")
     say()
     say("| component | bytes |")
