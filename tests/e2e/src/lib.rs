@@ -31,7 +31,7 @@ pub use auth_helpers::{
 pub use client::{Client, TestResponse};
 pub use krug_host::Host;
 pub use mock::{MockServer, Recorded};
-pub use webhooks::{deliver_generic, rfc3339_at, rfc3339_in, unix_now};
+pub use webhooks::{deliver_generic, deliver_generic_burst, rfc3339_at, rfc3339_in, unix_now};
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {

@@ -41,3 +41,24 @@ pub fn deliver_generic(client: &Client, secret: &str, raw: String, offset: i64) 
         .raw_json(raw)
         .send()
 }
+
+/// Delivers `raw` `n` times at once (a thread each, freshly signed), the
+/// i-th through `clients[i % clients.len()]`; the answers in sending order.
+pub fn deliver_generic_burst(
+    clients: &[Client],
+    secret: &str,
+    raw: &str,
+    n: usize,
+) -> Vec<TestResponse> {
+    let handles: Vec<_> = (0..n)
+        .map(|i| {
+            let client = clients[i % clients.len()];
+            let (secret, raw) = (secret.to_string(), raw.to_string());
+            std::thread::spawn(move || deliver_generic(&client, &secret, raw, 0))
+        })
+        .collect();
+    handles
+        .into_iter()
+        .map(|h| h.join().expect("delivery thread"))
+        .collect()
+}

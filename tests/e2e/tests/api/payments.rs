@@ -224,25 +224,8 @@ fn one_event_delivered_fifty_times_at_once_has_one_effect() {
     let p = pay();
     let app = &p.app;
     let body = paid(&p, "evt_same", "pay_same", 50_000);
-    let handles: Vec<_> = (0..50)
-        .map(|_| {
-            let client = app.client;
-            let raw = body.to_string();
-            thread::spawn(move || {
-                client
-                    .post("/webhooks/payments/generic")
-                    .header(
-                        "krug-signature",
-                        &signature::sign(SECRET, krug_e2e::unix_now(), raw.as_bytes()),
-                    )
-                    .raw_json(raw)
-                    .send()
-            })
-        })
-        .collect();
     let mut statuses: HashMap<String, usize> = HashMap::new();
-    for h in handles {
-        let r = h.join().unwrap();
+    for r in krug_e2e::deliver_generic_burst(&[app.client], SECRET, &body.to_string(), 50) {
         assert_eq!(r.status, 200, "{}", r.text());
         *statuses
             .entry(r.json()["status"].as_str().unwrap().to_string())

@@ -5,7 +5,6 @@
 
 use std::{collections::HashMap, path::PathBuf, sync::Arc, thread, time::Duration};
 
-use krug_core::payments::signature;
 use krug_e2e::{
     postgres_variables,
     process::{self, HostProcess, HostSpec},
@@ -117,25 +116,8 @@ fn two_hosts_on_one_postgres_database_split_the_redemption_race_and_the_webhook_
                   "amount": 50_000, "currency": "RUB", "member_id": c.member.member_id }
     })
     .to_string();
-    let handles: Vec<_> = (0..50)
-        .map(|i| {
-            let client = clients[i % 2];
-            let raw = body.clone();
-            thread::spawn(move || {
-                client
-                    .post("/webhooks/payments/generic")
-                    .header(
-                        "krug-signature",
-                        &signature::sign(SECRET, krug_e2e::unix_now(), raw.as_bytes()),
-                    )
-                    .raw_json(raw)
-                    .send()
-            })
-        })
-        .collect();
     let mut outcomes: HashMap<String, usize> = HashMap::new();
-    for h in handles {
-        let r = h.join().unwrap();
+    for r in krug_e2e::deliver_generic_burst(&clients, SECRET, &body, 50) {
         assert_eq!(r.status, 200, "{}", r.text());
         *outcomes
             .entry(r.json()["status"].as_str().unwrap().to_string())
