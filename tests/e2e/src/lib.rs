@@ -17,6 +17,7 @@ pub mod crm;
 mod mock;
 pub mod openapi;
 pub mod process;
+mod races;
 pub mod saleor;
 mod webhooks;
 
@@ -31,6 +32,7 @@ pub use auth_helpers::{
 pub use client::{Client, TestResponse};
 pub use krug_host::Host;
 pub use mock::{MockServer, Recorded};
+pub use races::{redeem_burst, redemption_tally};
 pub use webhooks::{deliver_generic, deliver_generic_burst, rfc3339_at, rfc3339_in, unix_now};
 
 /// The repository root.

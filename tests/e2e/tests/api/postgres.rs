@@ -3,12 +3,12 @@
 //! own state (key-value, compiled components) and the same settings; the
 //! races are split across them and must come out exactly as on one host.
 
-use std::{collections::HashMap, path::PathBuf, sync::Arc, thread, time::Duration};
+use std::{collections::HashMap, path::PathBuf, time::Duration};
 
 use krug_e2e::{
     postgres_variables,
     process::{self, HostProcess, HostSpec},
-    spawn_auth_app_with, Cast, Client, Club, TestResponse,
+    spawn_auth_app_with, Cast, Client, Club,
 };
 use serde_json::json;
 
@@ -68,7 +68,7 @@ fn two_hosts_on_one_postgres_database_split_the_redemption_race_and_the_webhook_
         .bearer(&c.member.access)
         .send();
     assert_eq!(qr.status, 200, "{}", qr.text());
-    let token = Arc::new(qr.json()["token"].as_str().unwrap().to_string());
+    let token = qr.json()["token"].as_str().unwrap().to_string();
 
     let state = tempfile::tempdir().unwrap();
     let hosts = [
@@ -78,28 +78,9 @@ fn two_hosts_on_one_postgres_database_split_the_redemption_race_and_the_webhook_
     let clients = [Client::new(hosts[0].addr()), Client::new(hosts[1].addr())];
 
     // 100 redemptions of 10 points against 500, half through each host.
-    let handles: Vec<_> = (0..100)
-        .map(|i| {
-            let client = clients[i % 2];
-            let key = c.key_a.clone();
-            let token = Arc::clone(&token);
-            thread::spawn(move || {
-                client
-                    .post("/api/v1/pos/redemptions")
-                    .bearer(&key)
-                    .header("idempotency-key", &format!("race-{i}"))
-                    .json(&json!({ "member": { "qr_token": *token }, "points": 10, "order_ref": format!("R-{i}") }))
-                    .send()
-            })
-        })
-        .collect();
-    let results: Vec<TestResponse> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let results = krug_e2e::redeem_burst(&clients, &c.key_a, &token, 100, 10);
     let statuses: Vec<u16> = results.iter().map(|r| r.status).collect();
-    let ok = results.iter().filter(|r| r.status == 201).count();
-    let short = results
-        .iter()
-        .filter(|r| r.status == 409 && r.error_code() == "INSUFFICIENT_POINTS")
-        .count();
+    let (ok, short) = krug_e2e::redemption_tally(&results);
     assert_eq!((ok, short), (50, 50), "{statuses:?}");
     assert_eq!(app.count("SELECT COUNT(*) FROM redemptions"), 50);
     let wallet = clients[1]

@@ -3,7 +3,7 @@
 //! moving with the 365-day window, races on one balance and on one
 //! Idempotency-Key, who may use the till, and bad input on every route.
 
-use std::{sync::Arc, thread, time::Duration};
+use std::{thread, time::Duration};
 
 use krug_e2e::{spawn_auth_app, AuthApp, Cast, Club, TestResponse, Tokens};
 use serde_json::{json, Value};
@@ -314,29 +314,10 @@ fn a_hundred_parallel_redemptions_of_ten_against_five_hundred_spend_exactly_fift
     let app = &c.app;
     let card = card_of(app, &c.member);
     gift(app, &c.key_a, &card, 500, "seed");
-    let token = Arc::new(qr(app, &c.member));
+    let token = qr(app, &c.member);
 
-    let handles: Vec<_> = (0..100)
-        .map(|i| {
-            let client = app.client;
-            let key = c.key_a.clone();
-            let token = Arc::clone(&token);
-            thread::spawn(move || {
-                client
-                    .post("/api/v1/pos/redemptions")
-                    .bearer(&key)
-                    .header("idempotency-key", &format!("race-{i}"))
-                    .json(&json!({ "member": { "qr_token": *token }, "points": 10, "order_ref": format!("R-{i}") }))
-                    .send()
-            })
-        })
-        .collect();
-    let results: Vec<TestResponse> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    let ok = results.iter().filter(|r| r.status == 201).count();
-    let short = results
-        .iter()
-        .filter(|r| r.status == 409 && r.error_code() == "INSUFFICIENT_POINTS")
-        .count();
+    let results = krug_e2e::redeem_burst(&[app.client], &c.key_a, &token, 100, 10);
+    let (ok, short) = krug_e2e::redemption_tally(&results);
     assert_eq!(
         ok,
         50,
