@@ -128,6 +128,7 @@ class App:
         self.state = tempfile.mkdtemp(prefix="krug-reliability-")
         self.port = bench.free_port()
         self.db_path = os.path.join(self.state, "sqlite_db.db")
+        self.memory_path = os.path.join(self.state, "memory.json")
         self.host = None
 
     def start(self):
@@ -136,7 +137,8 @@ class App:
         # Not bench.start_host: that one makes the host append a stats line
         # per request, which would count in the soak's disk and RSS figures.
         self.host = bench.Proc([bench.HOST_BIN, "--manifest", os.path.join(ROOT, "spin.toml"), "--listen",
-                                f"127.0.0.1:{self.port}", "--state-dir", self.state, "--no-cron"], env=self.env)
+                                f"127.0.0.1:{self.port}", "--state-dir", self.state, "--no-cron",
+                                "--memory-file", self.memory_path], env=self.env)
         token = self.env["SPIN_VARIABLE_JOBS_TOKEN"]
         # A fresh state directory compiles every component first: on a busy
         # machine that takes more than bench's minute.
@@ -206,6 +208,22 @@ class App:
 
     def rss_kb(self):
         return bench.rss_kb(self.host.p.pid)[0]
+
+    def memory(self):
+        """Where the host's memory is (it rewrites the file every second):
+        instance-pool slots in use and idle warm, the bytes the idle ones
+        keep resident, and the C heap's bytes in use and free."""
+        try:
+            with open(self.memory_path) as f:
+                m = json.load(f)
+        except (OSError, ValueError):
+            return None
+        pool, heap = m.get("pool") or {}, m.get("heap") or {}
+        idle = sum(pool.get(k) or 0 for k in ("unused_memory_bytes_resident", "unused_table_bytes_resident",
+                                             "unused_stack_bytes_resident"))
+        return {"in_use": pool.get("memories"), "warm": pool.get("unused_warm_memories"), "idle_kb": idle // 1024,
+                "heap_used_kb": (heap.get("in_use") or 0) // 1024, "heap_free_kb": (heap.get("free") or 0) // 1024,
+                "heap_mmapped_kb": (heap.get("mmapped") or 0) // 1024}
 
     def db_bytes(self):
         """The database's size with its write-ahead log folded in."""
@@ -635,6 +653,15 @@ def run_load(args):
 
 # ---------------------------------------------------------------- soak
 
+def memory_text(pool):
+    """App.memory's figures in words."""
+    if not pool:
+        return "?"
+    return (f"pool {pool['warm']} warm + {pool['in_use']} in use slots, {pool['idle_kb'] / 1024:.1f} MiB idle; heap "
+            f"{pool['heap_used_kb'] / 1024:.1f} MiB used, {pool['heap_free_kb'] / 1024:.1f} MiB free, "
+            f"{pool['heap_mmapped_kb'] / 1024:.1f} MiB mapped")
+
+
 def soak_rate(app, args):
     """The soak's rate and where it came from: --rate, else half the peak of
     this run's load step (or the rate it held, when lower), else half a
@@ -669,14 +696,20 @@ def run_soak(args):
               f"after a {args.warmup} s warm-up", flush=True)
         stats = Stats(interval)
         rss = []
+        memory = []
         refresh = qr_refresher(app)
         t0 = [None]
 
         shown = set()
 
+        def memory_at(when):
+            seen = [p for t, p in memory if t <= when and p]
+            return seen[-1] if seen else None
+
         async def tick():
             now = time.monotonic()
             rss.append((now, app.rss_kb()))
+            memory.append((now, app.memory()))
             # Progress: each interval once its last requests had time to end.
             if t0[0]:
                 for b in sorted(stats.lat):
@@ -684,9 +717,10 @@ def run_soak(args):
                         shown.add(b)
                         lat = stats.lat[b]
                         at_end = [kb for t, kb in rss if t <= t0[0][2] + (b + 1) * interval]
+                        pool = memory_at(t0[0][2] + (b + 1) * interval)
                         print(f"  {(b + 1) * interval / 60:.1f} min: {len(lat)} sent, p50 {ms(pct(lat, 0.5))} ms, "
                               f"p99 {ms(pct(lat, 0.99))} ms, {stats.errors.get(b, 0)} errors, "
-                              f"host RSS {(at_end or [0])[-1] / 1024:.1f} MiB", flush=True)
+                              f"host RSS {(at_end or [0])[-1] / 1024:.1f} MiB, {memory_text(pool)}", flush=True)
             await refresh()
 
         async def soak():
@@ -700,18 +734,23 @@ def run_soak(args):
         rss_end = app.rss_kb()
         db_end = app.db_bytes()
         intervals = []
-        print("| minute | sent | p50 ms | p99 ms | errors | host RSS MiB |")
-        print("|---:|---:|---:|---:|---:|---:|")
+        print("| minute | sent | p50 ms | p99 ms | errors | host RSS MiB | pool slots warm / in use | pool idle MiB "
+              "| heap used / free MiB |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         start_clock = t0[0][2]
         for b in sorted(stats.lat):
             lat = stats.lat[b]
             at_end = start_clock + (b + 1) * interval
             sample = [kb for t, kb in rss if t <= at_end]
             row = {"interval": b + 1, "sent": len(lat), "p50_ms": ms(pct(lat, 0.5)), "p99_ms": ms(pct(lat, 0.99)),
-                   "errors": stats.errors.get(b, 0), "rss_kb": sample[-1] if sample else None}
+                   "errors": stats.errors.get(b, 0), "rss_kb": sample[-1] if sample else None,
+                   "memory": memory_at(at_end)}
             intervals.append(row)
+            pool = row["memory"] or {}
             print(f"| {b * interval / 60 + interval / 60:.1f} | {row['sent']} | {row['p50_ms']} | {row['p99_ms']} | "
-                  f"{row['errors']} | {(row['rss_kb'] or 0) / 1024:.1f} |")
+                  f"{row['errors']} | {(row['rss_kb'] or 0) / 1024:.1f} | {pool.get('warm', '?')} / "
+                  f"{pool.get('in_use', '?')} | {pool.get('idle_kb', 0) / 1024:.1f} | "
+                  f"{pool.get('heap_used_kb', 0) / 1024:.1f} / {pool.get('heap_free_kb', 0) / 1024:.1f} |")
         errors = stats.error_count()
         writes = stats.writes
         per_1000 = round((db_end - db_start) / 1024 / writes * 1000, 2) if writes else None
@@ -733,6 +772,11 @@ def run_soak(args):
         mid = [kb for t, kb in rss if t <= start_clock + seconds / 2]
         rss_mid = mid[-1] if mid else rss_start
         result["rss_mid_kb"] = rss_mid
+        result["memory_start"] = next((p for _, p in memory if p), None)
+        result["memory_mid"] = memory_at(start_clock + seconds / 2)
+        result["memory_end"] = app.memory()
+        print(f"memory at start: {memory_text(result['memory_start'])}\nat half time: "
+              f"{memory_text(result['memory_mid'])}\nat the end: {memory_text(result['memory_end'])}")
         write_result("soak.json", result)
         print(f"host RSS at half time {rss_mid / 1024:.1f} MiB; second half {(rss_end - rss_mid) / 1024:+.1f} MiB")
         grew = rss_end > rss_mid * 1.1 and rss_end - rss_mid > 16 * 1024

@@ -1,7 +1,7 @@
 //! `krug-host`: run a Spin app locally.
 //!
 //! ```text
-//! krug-host [--manifest spin.toml] [--listen 127.0.0.1:3000] [--state-dir DIR] [--no-cron] [--stats-file F]
+//! krug-host [--manifest spin.toml] [--listen 127.0.0.1:3000] [--state-dir DIR] [--no-cron] [--stats-file F] [--memory-file F]
 //! krug-host [--manifest spin.toml] [--state-dir DIR] fire-cron <component>
 //! ```
 
@@ -11,7 +11,7 @@ use krug_host::HostConfig;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: krug-host [--manifest spin.toml] [--listen 127.0.0.1:3000] [--state-dir DIR] [--no-cron] [--stats-file F]\n       \
+        "usage: krug-host [--manifest spin.toml] [--listen 127.0.0.1:3000] [--state-dir DIR] [--no-cron] [--stats-file F] [--memory-file F]\n       \
          krug-host [--manifest spin.toml] [--state-dir DIR] fire-cron <component>"
     );
     ExitCode::from(2)
@@ -24,6 +24,7 @@ fn main() -> ExitCode {
     let mut cron = true;
     let mut fire: Option<String> = None;
     let mut stats_file: Option<PathBuf> = None;
+    let mut memory_file: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -44,6 +45,10 @@ fn main() -> ExitCode {
                 Some(v) => stats_file = Some(PathBuf::from(v)),
                 None => return usage(),
             },
+            "--memory-file" => match args.next() {
+                Some(v) => memory_file = Some(PathBuf::from(v)),
+                None => return usage(),
+            },
             "fire-cron" => match args.next() {
                 Some(c) => fire = Some(c),
                 None => return usage(),
@@ -59,9 +64,11 @@ fn main() -> ExitCode {
     cfg.listen = listen;
     cfg.cron = cron;
     cfg.stats_file = stats_file;
+    cfg.memory_file = memory_file;
     if let Some(dir) = state_dir {
         cfg.state_dir = dir;
     }
+    krug_host::limit_malloc_arenas();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

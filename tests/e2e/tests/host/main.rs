@@ -224,6 +224,52 @@ fn the_stats_file_counts_each_requests_statements_and_the_first_ones_cost() {
 }
 
 #[test]
+fn the_memory_file_shows_idle_slots_reused_by_the_component_that_left_them() {
+    build_fixtures();
+    let state = tempfile::tempdir().unwrap();
+    let file = state.path().join("memory.json");
+    let mut cfg = config(state.path(), &[("secret_token", "s3cret")]);
+    cfg.memory_file = Some(file.clone());
+    let host = Host::start(cfg).expect("host starts");
+    let client = Client::new(host.addr());
+    // One after another: each request finds the slot the previous one left.
+    for _ in 0..20 {
+        assert_eq!(client.get("/exact").send().status, 200);
+    }
+    // The file is rewritten every second; wait for a version that has seen
+    // all twenty finish.
+    let mut figures = Value::Null;
+    for _ in 0..60 {
+        figures = std::fs::read_to_string(&file)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(Value::Null);
+        let pool = &figures["pool"];
+        if pool["memories"] == 0 && pool["unused_warm_memories"].as_u64() > Some(0) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let pool = &figures["pool"];
+    assert_eq!(pool["memories"], 0, "{figures}");
+    assert_eq!(pool["component_instances"], 0, "{figures}");
+    let warm = pool["unused_warm_memories"].as_u64().unwrap();
+    assert!(
+        (1..=2).contains(&warm),
+        "sequential requests used {warm} slots: {figures}"
+    );
+    assert!(
+        pool["unused_memory_bytes_resident"].as_u64().unwrap() > 0,
+        "{figures}"
+    );
+    if cfg!(all(target_os = "linux", target_env = "gnu")) {
+        let heap = &figures["heap"];
+        let (arena, in_use) = (heap["arena"].as_u64(), heap["in_use"].as_u64());
+        assert!(in_use > Some(0) && arena >= in_use, "{figures}");
+    }
+}
+
+#[test]
 fn variables_resolve_from_templates_and_are_per_component() {
     let p = probe();
     assert_eq!(get(&p, "/x?op=var&name=greeting")["value"], "hello, world");
