@@ -26,11 +26,22 @@ fn config(state: &std::path::Path, vars: &[(&str, &str)]) -> HostConfig {
 }
 
 fn probe_with(vars: &[(&str, &str)]) -> Probe {
+    probe_configured(vars, |_, _| {})
+}
+
+/// The probe with `vars` (beside `secret_token`) and `edit` applied to its
+/// configuration, given the state directory, before the host starts.
+fn probe_configured(
+    vars: &[(&str, &str)],
+    edit: impl FnOnce(&mut HostConfig, &std::path::Path),
+) -> Probe {
     build_fixtures();
     let state = tempfile::tempdir().unwrap();
     let mut all = vec![("secret_token", "s3cret")];
     all.extend_from_slice(vars);
-    let host = Host::start(config(state.path(), &all)).expect("host starts");
+    let mut cfg = config(state.path(), &all);
+    edit(&mut cfg, state.path());
+    let host = Host::start(cfg).expect("host starts");
     let client = Client::new(host.addr());
     Probe {
         host,
@@ -181,13 +192,10 @@ fn sqlite_is_shared_and_each_request_opens_its_own_connection() {
 
 #[test]
 fn the_stats_file_counts_each_requests_statements_and_the_first_ones_cost() {
-    build_fixtures();
-    let state = tempfile::tempdir().unwrap();
-    let stats = state.path().join("stats.jsonl");
-    let mut cfg = config(state.path(), &[("secret_token", "s3cret")]);
-    cfg.stats_file = Some(stats.clone());
-    let host = Host::start(cfg).expect("host starts");
-    let client = Client::new(host.addr());
+    let p = probe_configured(&[], |cfg, dir| {
+        cfg.stats_file = Some(dir.join("stats.jsonl"))
+    });
+    let (client, stats) = (p.client, p._state.path().join("stats.jsonl"));
     let sql = format!("/api/db?op=sql&stmt={}", enc("SELECT 1"));
     assert_eq!(client.get(&sql).send().status, 200);
     assert_eq!(client.get("/exact").send().status, 200);
@@ -225,13 +233,10 @@ fn the_stats_file_counts_each_requests_statements_and_the_first_ones_cost() {
 
 #[test]
 fn the_memory_file_shows_idle_slots_reused_by_the_component_that_left_them() {
-    build_fixtures();
-    let state = tempfile::tempdir().unwrap();
-    let file = state.path().join("memory.json");
-    let mut cfg = config(state.path(), &[("secret_token", "s3cret")]);
-    cfg.memory_file = Some(file.clone());
-    let host = Host::start(cfg).expect("host starts");
-    let client = Client::new(host.addr());
+    let p = probe_configured(&[], |cfg, dir| {
+        cfg.memory_file = Some(dir.join("memory.json"))
+    });
+    let (client, file) = (p.client, p._state.path().join("memory.json"));
     // One after another: each request finds the slot the previous one left.
     for _ in 0..20 {
         assert_eq!(client.get("/exact").send().status, 200);
