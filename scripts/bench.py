@@ -298,8 +298,14 @@ def login(port, sms, i):
 
 
 def renew(port, i):
-    """A new access token for phone `i` from its refresh token (rotated)."""
-    status, body = call(port, "POST", "/api/v1/auth/refresh", {"refresh_token": refresh_tokens[i]})
+    """A new access token for phone `i` from its refresh token (rotated).
+    A 503 BUSY wrote nothing, so the same token is sent again after its
+    Retry-After, as the apps do (a few times at most)."""
+    for _ in range(10):
+        status, body = call(port, "POST", "/api/v1/auth/refresh", {"refresh_token": refresh_tokens[i]})
+        if status != 503:
+            break
+        time.sleep(1)
     assert status == 200, body
     refresh_tokens[i] = body["refresh_token"]
     return body["access_token"]
@@ -516,7 +522,10 @@ def backend_lines(cells):
             b = pg.get(name, {}).get(c)
             if not b:
                 continue
-            stm = lambda r: f"{r['sql']['stmts']:.1f}" if r.get("sql") else "–"
+            # Busy answers are SQLite's `BEGIN IMMEDIATE` tries that found the
+            # lock taken; PostgreSQL queues for its lock inside one statement.
+            stm = lambda r: (f"{r['sql']['stmts']:.1f}" + (f" ({r['sql']['busy']:.1f} busy)" if r['sql']['busy'] else "")
+                             if r.get("sql") else "–")
             ratio = b["rps"] / a["rps"] if a["rps"] else 0
             # Non-2xx answers (503 BUSY once a write waited 3 s) beside the
             # side that gave them.
