@@ -653,13 +653,22 @@ def run_load(args):
 
 # ---------------------------------------------------------------- soak
 
-def memory_text(pool):
+def memory_text(mem):
     """App.memory's figures in words."""
-    if not pool:
+    if not mem:
         return "?"
-    return (f"pool {pool['warm']} warm + {pool['in_use']} in use slots, {pool['idle_kb'] / 1024:.1f} MiB idle; heap "
-            f"{pool['heap_used_kb'] / 1024:.1f} MiB used, {pool['heap_free_kb'] / 1024:.1f} MiB free, "
-            f"{pool['heap_mmapped_kb'] / 1024:.1f} MiB mapped")
+    return (f"pool {mem['warm']} warm + {mem['in_use']} in use slots, {mem['idle_kb'] / 1024:.1f} MiB idle; heap "
+            f"{mem['heap_used_kb'] / 1024:.1f} MiB used, {mem['heap_free_kb'] / 1024:.1f} MiB free, "
+            f"{mem['heap_mmapped_kb'] / 1024:.1f} MiB mapped")
+
+
+def prior_load():
+    """This run's load-step figures (load.json in the output directory), or {}."""
+    prior = os.path.join(out_dir() or "", "load.json")
+    if not (out_dir() and os.path.exists(prior)):
+        return {}
+    with open(prior) as f:
+        return json.load(f)
 
 
 def soak_rate(app, args):
@@ -668,17 +677,14 @@ def soak_rate(app, args):
     peak measured now."""
     rate = args.rate
     source = "--rate"
-    if not rate:
-        prior = os.path.join(out_dir() or "", "load.json")
-        if out_dir() and os.path.exists(prior):
-            with open(prior) as f:
-                load = json.load(f)
-            rate = load.get("peak_rps", 0) / 2
-            source = "half the peak of this run's load step"
-            # Above the rate the open loop held, a soak measures overload.
-            if 0 < load.get("held_rps", 0) < rate:
-                rate = load["held_rps"]
-                source = "the rate the load step held, below half its peak"
+    load = {} if rate else prior_load()
+    if load:
+        rate = load.get("peak_rps", 0) / 2
+        source = "half the peak of this run's load step"
+        # Above the rate the open loop held, a soak measures overload.
+        if 0 < load.get("held_rps", 0) < rate:
+            rate = load["held_rps"]
+            source = "the rate the load step held, below half its peak"
     if not rate:
         rate = measure_peak(app, 10)["rps"] / 2
         source = "half the peak measured now"
@@ -717,10 +723,10 @@ def run_soak(args):
                         shown.add(b)
                         lat = stats.lat[b]
                         at_end = [kb for t, kb in rss if t <= t0[0][2] + (b + 1) * interval]
-                        pool = memory_at(t0[0][2] + (b + 1) * interval)
+                        mem = memory_at(t0[0][2] + (b + 1) * interval)
                         print(f"  {(b + 1) * interval / 60:.1f} min: {len(lat)} sent, p50 {ms(pct(lat, 0.5))} ms, "
                               f"p99 {ms(pct(lat, 0.99))} ms, {stats.errors.get(b, 0)} errors, "
-                              f"host RSS {(at_end or [0])[-1] / 1024:.1f} MiB, {memory_text(pool)}", flush=True)
+                              f"host RSS {(at_end or [0])[-1] / 1024:.1f} MiB, {memory_text(mem)}", flush=True)
             await refresh()
 
         async def soak():
@@ -746,11 +752,11 @@ def run_soak(args):
                    "errors": stats.errors.get(b, 0), "rss_kb": sample[-1] if sample else None,
                    "memory": memory_at(at_end)}
             intervals.append(row)
-            pool = row["memory"] or {}
+            mem = row["memory"] or {}
             print(f"| {b * interval / 60 + interval / 60:.1f} | {row['sent']} | {row['p50_ms']} | {row['p99_ms']} | "
-                  f"{row['errors']} | {(row['rss_kb'] or 0) / 1024:.1f} | {pool.get('warm', '?')} / "
-                  f"{pool.get('in_use', '?')} | {pool.get('idle_kb', 0) / 1024:.1f} | "
-                  f"{pool.get('heap_used_kb', 0) / 1024:.1f} / {pool.get('heap_free_kb', 0) / 1024:.1f} |")
+                  f"{row['errors']} | {(row['rss_kb'] or 0) / 1024:.1f} | {mem.get('warm', '?')} / "
+                  f"{mem.get('in_use', '?')} | {mem.get('idle_kb', 0) / 1024:.1f} | "
+                  f"{mem.get('heap_used_kb', 0) / 1024:.1f} / {mem.get('heap_free_kb', 0) / 1024:.1f} |")
         errors = stats.error_count()
         writes = stats.writes
         per_1000 = round((db_end - db_start) / 1024 / writes * 1000, 2) if writes else None
@@ -801,12 +807,9 @@ def stall_rate(app, args):
     the host may have only a tenth left (2026-12-06: 206 req/s against 227
     held took 87 s), which measures queueing, not recovery."""
     rate, source = soak_rate(app, args)
-    prior = os.path.join(out_dir() or "", "load.json")
-    if not args.rate and out_dir() and os.path.exists(prior):
-        with open(prior) as f:
-            held = json.load(f).get("held_rps", 0)
-        if 0 < held / 2 < rate:
-            rate, source = max(10, round(held / 2)), "half the rate this run's load step held"
+    held = 0 if args.rate else prior_load().get("held_rps", 0)
+    if 0 < held / 2 < rate:
+        rate, source = max(10, round(held / 2)), "half the rate this run's load step held"
     return rate, source
 
 

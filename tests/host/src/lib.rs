@@ -118,7 +118,12 @@ async fn bind(cfg: &HostConfig) -> Result<(Arc<app::App>, tokio::net::TcpListene
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("listening on {}", cfg.listen))?;
-    Ok((Arc::new(app), listener))
+    let app = Arc::new(app);
+    // On the runtime that serves, for the binary and for `Host` alike.
+    if let Some(path) = cfg.memory_file.clone() {
+        tokio::spawn(write_memory_figures(app.clone(), path));
+    }
+    Ok((app, listener))
 }
 
 /// Caps glibc's malloc arenas at one per core, for a long-running host.
@@ -149,9 +154,6 @@ pub async fn serve(cfg: HostConfig) -> Result<()> {
     println!("Serving http://{}", listener.local_addr()?);
     if cfg.cron {
         server::run_cron(app.clone()).await;
-    }
-    if let Some(path) = cfg.memory_file.clone() {
-        tokio::spawn(write_memory_figures(app.clone(), path));
     }
     server::serve(app, listener).await
 }
@@ -202,9 +204,6 @@ impl Host {
         let addr = listener.local_addr()?;
         if cfg.cron {
             runtime.block_on(server::run_cron(app.clone()));
-        }
-        if let Some(path) = cfg.memory_file.clone() {
-            runtime.spawn(write_memory_figures(app.clone(), path));
         }
         runtime.spawn(server::serve(app.clone(), listener));
         Ok(Host {
